@@ -1,0 +1,1 @@
+"""Everything about files: reading (sniff, PDF text, OCR, XML), extraction, writing."""

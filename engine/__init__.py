@@ -1,0 +1,1 @@
+"""The order-to-cash engine: a pure core (engine.core) in an imperative shell."""

@@ -1,0 +1,1 @@
+"""The pure core: records, money, the rule language and the decisions. No I/O, no clock."""

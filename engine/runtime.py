@@ -1,0 +1,42 @@
+"""What the shell needs to run a use case: configuration, database, blob store, rule sets,
+where issued documents and outgoing mail go. Built explicitly, never at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.core.config import Config
+from engine.core.rules import RuleSet
+from engine.rulebook import load_rules
+from engine.store.blobs import BlobStore, FileBlobStore
+from engine.store.db import Database
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db: Database
+    blobs: BlobStore
+    rules: dict[str, RuleSet]
+    out_dir: Path
+    outbox_dir: Path
+
+    @classmethod
+    def open(cls, config: Config) -> Runtime:
+        storage = config.path("storage.dir")
+        return cls(config=config, db=Database(config.database_url),
+                   blobs=FileBlobStore(storage / "blobs"),
+                   rules=load_rules(config.path("storage.rules")),
+                   out_dir=config.path("storage.out"), outbox_dir=storage / "outbox")
+
+    def rule_set(self, event: str) -> RuleSet:
+        return self.rules[event]
+
+    @property
+    def templates(self) -> str | None:
+        value = self.config["storage.templates"]
+        return str(self.config.path("storage.templates")) if value else None
+
+    def close(self) -> None:
+        self.db.dispose()

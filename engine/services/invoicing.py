@@ -1,0 +1,201 @@
+"""Invoicing: delivered goods become invoices as rules/invoicing.yaml decides; each invoice
+gets a gapless number, a Factur-X PDF (PDF/A-3 with the XML embedded) and the XML alone.
+Credit notes correct an issued invoice, which itself never changes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from documents.cii import facturx_pdf, invoice_xml, xsd_errors
+from documents.render import WORDS, render_pdf
+from engine.core.invoicing import Terms, build_invoice
+from engine.core.records import DocumentLine, InvoiceDocument
+from engine.core.rules import evaluate
+from engine.runtime import Runtime
+from engine.services.convert import info_rows, lines_of, party_of
+from engine.services.ledger import settle_if_paid
+from engine.services.publish import Issued, greeting, mail, store_file
+from engine.services.records import audit, next_number, record_decision
+from engine.store.models import (
+    Allocation,
+    CreditNote,
+    CreditNoteLine,
+    Customer,
+    Delivery,
+    Invoice,
+    InvoiceLine,
+)
+
+
+class InvoiceRejected(Exception):
+    """The e-invoice XML failed validation; nothing was issued."""
+
+
+def delivery_facts(delivery: Delivery) -> dict[str, dict[str, object]]:
+    order, customer = delivery.order, delivery.order.customer
+    net = sum((dl.order_line.unit_price * dl.quantity for dl in delivery.lines), Decimal("0"))
+    return {
+        "delivery": {"net_amount": net, "is_backorder": delivery.is_backorder,
+                     "completes_order": order.status == "delivered"},
+        "customer": {"number": customer.number, "b2b": customer.b2b,
+                     "country": customer.country, "has_vat_id": bool(customer.vat_id),
+                     "collective_invoice": customer.collective_invoice,
+                     "payment_terms_days": customer.payment_terms_days},
+    }
+
+
+def invoice_deliveries(rt: Runtime, today: date) -> int:
+    count = 0
+    rule_set = rt.rule_set("delivery.posted")
+    with rt.db.unit_of_work() as session:
+        for delivery in session.scalars(select(Delivery).where(
+                Delivery.status == "posted", Delivery.invoice_id.is_(None))
+                .order_by(Delivery.id).with_for_update(skip_locked=True)):
+            facts = delivery_facts(delivery)
+            decision = evaluate(rule_set, facts)
+            row = record_decision(session, event="delivery.posted", subject_type="delivery",
+                                  subject_id=delivery.id, decision=decision, facts=facts,
+                                  today=today)
+            action = next((a for a in decision.effects if a.name == "invoice"), None)
+            if action is None:
+                delivery.status = "deferred"
+                continue
+            customer = delivery.order.customer
+            terms = Terms(int(action.params.get("payment_days", customer.payment_terms_days)),
+                          _decimal(action.params.get("cash_discount_percent")),
+                          _int(action.params.get("cash_discount_days")))
+            invoice = _issue(rt, session, delivery, terms, today)
+            invoice.decision_id = row.id
+            count += 1
+    return count
+
+
+def _decimal(value: object) -> Decimal | None:
+    return None if value in (None, 0, "") else Decimal(str(value))
+
+
+def _int(value: object) -> int | None:
+    return None if value in (None, 0, "") else int(str(value))
+
+
+def _issue(rt: Runtime, session: Session, delivery: Delivery, terms: Terms,
+           today: date) -> Invoice:
+    order, customer = delivery.order, delivery.order.customer
+    number = next_number(session, rt.config["invoicing.series"], today.year)
+    lines = [DocumentLine(i, dl.order_line.sku, dl.order_line.description, dl.quantity,
+                          dl.order_line.unit, dl.order_line.unit_price, dl.order_line.vat_rate)
+             for i, dl in enumerate(sorted(delivery.lines, key=lambda d: d.order_line.position),
+                                    start=1)]
+    doc = build_invoice(number=number, type_code="380", issue_date=today,
+                        delivery_date=delivery.delivery_date, seller=rt.config.company,
+                        buyer=party_of(customer), lines=lines, terms=terms,
+                        currency=order.currency, language=customer.language,
+                        order_reference=order.customer_reference)
+    pdf, xml = _files(rt, doc, "invoices")
+    invoice = Invoice(number=number, customer_id=customer.id, order_id=order.id,
+                      issue_date=today, delivery_date=delivery.delivery_date,
+                      due_date=doc.due_date, payment_reference=doc.payment_reference,
+                      cash_discount_percent=terms.discount_percent,
+                      cash_discount_days=terms.discount_days, currency=order.currency,
+                      net_amount=doc.totals.net, tax_amount=doc.totals.tax,
+                      gross_amount=doc.totals.gross, pdf_sha256=pdf.sha256,
+                      xml_sha256=xml.sha256)
+    session.add(invoice)
+    session.flush()
+    for line, dl in zip(lines, sorted(delivery.lines, key=lambda d: d.order_line.position),
+                        strict=True):
+        session.add(InvoiceLine(invoice_id=invoice.id, position=line.position, sku=line.sku,
+                                description=line.description, quantity=line.quantity,
+                                unit=line.unit, unit_price=line.unit_price,
+                                vat_rate=line.vat_rate, delivery_line_id=dl.id))
+    delivery.invoice_id, delivery.status = invoice.id, "invoiced"
+    t = WORDS[customer.language]
+    mail(session, key=f"invoice-{number}", kind="invoice", recipient=customer.email,
+         subject=f"{t['invoice']} {number}", body=greeting(customer.language, t["invoice"], number),
+         files=[pdf, xml])
+    audit(session, "system:invoicing", "invoice.issued", "invoice", invoice.id, number=number,
+          gross=doc.totals.gross, delivery=delivery.number)
+    return invoice
+
+
+def _files(rt: Runtime, doc: InvoiceDocument, kind: str) -> tuple[Issued, Issued]:
+    """Validate the XML, then write the Factur-X PDF and the XML; refuse if invalid."""
+    xml = invoice_xml(doc)
+    errors = xsd_errors(xml)
+    if errors:
+        raise InvoiceRejected(f"{doc.number}: the e-invoice XML is invalid: " + "; ".join(errors))
+    t = WORDS[doc.language]
+    title = t["invoice"] if doc.type_code == "380" else t["credit_note"]
+    html_pdf = render_pdf("document.html", {
+        "company": doc.seller, "recipient": doc.buyer, "lang": doc.language,
+        "title": f"{title} {doc.number}",
+        "info": info_rows(t, ("number", doc.number), ("date", doc.issue_date),
+                          ("customer_number", doc.buyer.customer_number),
+                          ("your_order", doc.order_reference),
+                          ("delivery_date", doc.delivery_date),
+                          ("invoice_no", doc.preceding_invoice),
+                          ("reference", doc.payment_reference)),
+        "intro": "", "lines": doc.lines, "show_prices": True, "totals": doc.totals,
+        "currency": doc.currency,
+        "notes": [doc.terms, f"{t['reference']}: {doc.payment_reference}"]},
+        override=rt.templates, pdf_variant="pdf/a-3b")
+    pdf = store_file(rt, kind, f"{doc.number}.pdf", facturx_pdf(html_pdf, xml), "application/pdf")
+    return pdf, store_file(rt, kind, f"{doc.number}.xml", xml, "application/xml")
+
+
+def issue_credit_note(rt: Runtime, invoice_id: int, positions: list[int], reason: str,
+                      actor: str, today: date) -> str:
+    """Credit the given invoice positions in full; books the credit against the invoice."""
+    with rt.db.unit_of_work() as session:
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is None:
+            raise ValueError(f"invoice {invoice_id} does not exist")
+        customer = session.get(Customer, invoice.customer_id)
+        assert customer is not None
+        chosen = [line for line in invoice.lines if line.position in positions]
+        if not chosen:
+            raise ValueError(f"{invoice.number}: no positions {positions} to credit")
+        number = next_number(session, rt.config["invoicing.credit_note_series"], today.year)
+        lines = [DocumentLine(i, line.sku, line.description, line.quantity, line.unit,
+                              line.unit_price, line.vat_rate, reason)
+                 for i, line in enumerate(chosen, start=1)]
+        doc = build_invoice(number=number, type_code="381", issue_date=today,
+                            delivery_date=invoice.delivery_date, seller=rt.config.company,
+                            buyer=party_of(customer), lines=lines, terms=Terms(0),
+                            currency=invoice.currency, language=customer.language,
+                            preceding_invoice=invoice.number)
+        pdf, xml = _files(rt, doc, "credit_notes")
+        note = CreditNote(number=number, invoice_id=invoice.id, customer_id=customer.id,
+                          issue_date=today, reason=reason, currency=invoice.currency,
+                          net_amount=doc.totals.net, tax_amount=doc.totals.tax,
+                          gross_amount=doc.totals.gross, pdf_sha256=pdf.sha256,
+                          xml_sha256=xml.sha256)
+        session.add(note)
+        session.flush()
+        for line in lines_of_credit(lines):
+            line.credit_note_id = note.id
+            session.add(line)
+        session.add(Allocation(invoice_id=invoice.id, credit_note_id=note.id,
+                               amount=doc.totals.gross, kind="credit_note", created_by=actor))
+        session.flush()
+        settle_if_paid(session, [invoice.id])
+        t = WORDS[customer.language]
+        mail(session, key=f"credit-note-{number}", kind="credit_note", recipient=customer.email,
+             subject=f"{t['credit_note']} {number}",
+             body=greeting(customer.language, t["credit_note"], number), files=[pdf, xml])
+        audit(session, actor, "credit_note.issued", "invoice", invoice.id, number=number,
+              reason=reason, gross=doc.totals.gross)
+        return number
+
+
+def lines_of_credit(lines: list[DocumentLine]) -> list[CreditNoteLine]:
+    return [CreditNoteLine(position=x.position, sku=x.sku, description=x.description,
+                           quantity=x.quantity, unit=x.unit, unit_price=x.unit_price,
+                           vat_rate=x.vat_rate) for x in lines]
+
+
+__all__ = ["InvoiceRejected", "invoice_deliveries", "issue_credit_note", "lines_of"]

@@ -1,0 +1,54 @@
+"""Open amounts: invoice gross minus the active allocations (payments, deductions, credit
+notes). Derived on demand, never stored twice."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.core.records import OpenItem
+from engine.services.convert import open_item_of
+from engine.store.models import Allocation, Invoice
+
+ZERO = Decimal("0.00")
+
+
+def allocated(session: Session, invoice_ids: list[int] | None = None) -> dict[int, Decimal]:
+    query = (select(Allocation.invoice_id, func.sum(Allocation.amount))
+             .where(Allocation.active.is_(True)).group_by(Allocation.invoice_id))
+    if invoice_ids is not None:
+        query = query.where(Allocation.invoice_id.in_(invoice_ids))
+    return {inv: Decimal(total) for inv, total in session.execute(query)}
+
+
+def open_items(session: Session, customer_id: int | None = None) -> list[OpenItem]:
+    """Invoices with something left to pay, oldest first."""
+    query = select(Invoice).where(Invoice.status == "open").order_by(Invoice.due_date, Invoice.id)
+    if customer_id is not None:
+        query = query.where(Invoice.customer_id == customer_id)
+    invoices = list(session.scalars(query))
+    paid = allocated(session, [i.id for i in invoices])
+    items = []
+    for inv in invoices:
+        rest = inv.gross_amount - paid.get(inv.id, ZERO)
+        if rest > ZERO:
+            items.append(open_item_of(inv, rest))
+    return items
+
+
+def customer_exposure(session: Session, customer_id: int, today: date) -> tuple[Decimal, Decimal]:
+    """(open, overdue) gross amounts of one customer."""
+    items = open_items(session, customer_id)
+    open_total = sum((i.open_amount for i in items), ZERO)
+    overdue = sum((i.open_amount for i in items if i.due_date < today), ZERO)
+    return open_total, overdue
+
+
+def settle_if_paid(session: Session, invoice_ids: list[int]) -> None:
+    """Mark invoices paid when nothing is left open (the status is a cached fact)."""
+    paid = allocated(session, invoice_ids)
+    for inv in session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids))):
+        inv.status = "paid" if inv.gross_amount - paid.get(inv.id, ZERO) <= ZERO else "open"

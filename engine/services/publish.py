@@ -1,0 +1,56 @@
+"""Issuing a document: render it, store it by sha256, keep a copy under out/<kind>/, and
+queue the mail that carries it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from documents.render import render_pdf
+from engine.runtime import Runtime
+from engine.services.outbox import enqueue
+
+KINDS = ("quotes", "confirmations", "delivery_notes", "invoices", "credit_notes", "reminders")
+
+
+@dataclass(frozen=True)
+class Issued:
+    filename: str
+    sha256: str
+    type: str
+
+    def attachment(self) -> dict[str, Any]:
+        return {"filename": self.filename, "sha256": self.sha256, "type": self.type}
+
+
+def store_file(rt: Runtime, kind: str, filename: str, data: bytes, mime: str) -> Issued:
+    assert kind in KINDS, kind
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    digest = rt.blobs.put(data)
+    folder = rt.out_dir / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / safe).write_bytes(data)
+    return Issued(safe, digest, mime)
+
+
+def render_document(rt: Runtime, kind: str, filename: str, template: str,
+                    context: dict[str, Any], pdf_variant: str | None = None) -> Issued:
+    pdf = render_pdf(template, context, override=rt.templates, pdf_variant=pdf_variant)
+    return store_file(rt, kind, filename, pdf, "application/pdf")
+
+
+def mail(session: Session, *, key: str, kind: str, recipient: str, subject: str, body: str,
+         files: list[Issued]) -> None:
+    enqueue(session, key=key, kind=kind, recipient=recipient, subject=subject, body=body,
+            attachments=[f.attachment() for f in files])
+
+
+def greeting(lang: str, what: str, number: str) -> str:
+    """The body of the mail that carries a document."""
+    if lang == "de":
+        return (f"Sehr geehrte Damen und Herren,\n\nanbei erhalten Sie: {what} {number}.\n\n"
+                "Mit freundlichen Grüßen\nIhre Buchhaltung")
+    return f"Dear Sir or Madam,\n\nplease find attached: {what} {number}.\n\nKind regards"

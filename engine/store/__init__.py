@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, sessions and the unit of work, migrations, originals."""
