@@ -64,20 +64,19 @@ class DemoCustomer:
     credit_limit: str
 
 
-def _buyer(n: int, name: str, street: str, plz: str, city: str, contact: str,
-           country: str = "DE") -> Buyer:
-    vat = make_de_vat_id(f"{81234560 + n * 7919:08d}") if country == "DE" else "GB123456789"
-    iban = (make_iban("DE", f"{20030000 + n:08d}{n * 1234567:010d}") if country == "DE"
-            else make_iban("GB", f"BUKB202015{n:08d}"))
+def _buyer(n: int, name: str, street: str, plz: str, city: str, contact: str) -> Buyer:
+    vat = make_de_vat_id(f"{81234560 + n * 7919:08d}")
+    iban = make_iban("DE", f"{20030000 + n:08d}{n * 1234567:010d}")
     return Buyer(f"K-1000{n}", name, street, plz, city, vat, iban, contact)
 
 
 CUSTOMERS = (
     DemoCustomer(_buyer(1, "Hoffmann Bau AG", "Am Hafen 3", "20457", "Hamburg", "Jens Hoffmann"),
                  "DE", "de", "einkauf@hoffmann-bau.example", 14, "60000"),
-    DemoCustomer(_buyer(2, "Brightwater Engineering Ltd", "12 Quay Street", "M3 3JE",
-                        "Manchester", "Emily Clarke", "GB"),
-                 "GB", "en", "purchasing@brightwater.example", 14, "20000"),
+    # a German subsidiary of a British group: English documents, German VAT
+    DemoCustomer(_buyer(2, "Brightwater Engineering GmbH", "Mainzer Landstraße 50", "60325",
+                        "Frankfurt am Main", "Emily Clarke"),
+                 "DE", "en", "purchasing@brightwater.example", 14, "20000"),
     DemoCustomer(_buyer(3, "Schneider Elektro KG", "Leopoldstraße 88", "80802", "München",
                         "Anna Schneider"), "DE", "de", "einkauf@schneider-elektro.example", 30,
                  "30000"),
@@ -184,7 +183,7 @@ class Scenario:
 
     def _credit_note(self) -> None:
         invoice = self._invoices("K-10002")[0]
-        number = invoicing.issue_credit_note(self.rt, invoice.id, [2], "Transportschaden",
+        number = invoicing.issue_credit_note(self.rt, invoice.id, [2], "Damaged in transit",
                                              "buchhaltung@demo", self.start + timedelta(12))
         self.log(f"  credit note {number} for {invoice.number}")
 

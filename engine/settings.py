@@ -26,7 +26,7 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([Issue(str(path), f"cannot read the configuration: {exc.strerror}")])
+        raise ConfigError([Issue(str(path), f"cannot read the configuration: {exc.strerror}")]) from None
     overrides = {}
     if os.environ.get("O2C_DATABASE_URL"):
         overrides["database.url"] = os.environ["O2C_DATABASE_URL"]
