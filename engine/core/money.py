@@ -37,9 +37,7 @@ def parse_amount(text: str) -> Decimal | None:
     elif last_dot >= 0 or last_comma >= 0:
         mark = "." if last_dot >= 0 else ","
         digits_after = len(s) - max(last_dot, last_comma) - 1
-        if s.count(mark) == 1 and digits_after != 3:
-            decimal_mark = mark
-        elif s.count(mark) == 1 and digits_after == 3 and mark == "," and s.startswith("0"):
+        if s.count(mark) == 1 and digits_after != 3 or s.count(mark) == 1 and digits_after == 3 and mark == "," and s.startswith("0"):
             decimal_mark = mark
     whole, _, frac = s.rpartition(decimal_mark) if decimal_mark else (s, "", "")
     whole = re.sub(r"[.,' ]", "", whole)
