@@ -37,7 +37,8 @@ def parse_amount(text: str) -> Decimal | None:
     elif last_dot >= 0 or last_comma >= 0:
         mark = "." if last_dot >= 0 else ","
         digits_after = len(s) - max(last_dot, last_comma) - 1
-        if s.count(mark) == 1 and digits_after != 3 or s.count(mark) == 1 and digits_after == 3 and mark == "," and s.startswith("0"):
+        # one mark before three digits is a thousands mark, unless a group can't start with 0
+        if s.count(mark) == 1 and (digits_after != 3 or s.startswith("0")):
             decimal_mark = mark
     whole, _, frac = s.rpartition(decimal_mark) if decimal_mark else (s, "", "")
     whole = re.sub(r"[.,' ]", "", whole)
