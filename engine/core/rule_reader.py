@@ -53,8 +53,8 @@ class _Values(SafeConstructor):
         return Decimal(repr(self.construct_yaml_float(node)))
 
 
-_Values.add_constructor("tag:yaml.org,2002:int", _Values.construct_decimal_int)
-_Values.add_constructor("tag:yaml.org,2002:float", _Values.construct_decimal_float)
+_Values.add_constructor("tag:yaml.org,2002:int", _Values.construct_decimal_int)  # type: ignore[type-var]
+_Values.add_constructor("tag:yaml.org,2002:float", _Values.construct_decimal_float)  # type: ignore[type-var]
 
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 
@@ -105,7 +105,7 @@ class Reader:
             self.error(node, f"{what} must be a mapping")
             return None
         seen: dict[str, int] = {}
-        result = []
+        result: list[tuple[str, Node, Node]] = []
         for key, value in node.value:
             if not isinstance(key, ScalarNode):
                 self.error(key, f"keys in {what} must be plain names")
@@ -205,7 +205,8 @@ class Reader:
             return None
         for match in PLACEHOLDER.finditer(text):
             token, path = match.group(0), match.group(1)
-            where = self.inside(node, 1, match.start() + 1) if "\n" not in text else None
+            plain = isinstance(node, ScalarNode) and "\n" not in text
+            where = self.inside(node, 1, match.start() + 1) if plain else None  # type: ignore[arg-type]
             if path is None and token in ("{", "}"):
                 message = f"unbalanced '{token}' in 'because' (write {{{{ or }}}} for a brace)"
                 self._template_error(node, where, message)

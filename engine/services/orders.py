@@ -59,12 +59,14 @@ def record_order(session: Session, parsed: ParsedDocument, doc: Document,
                                                    Order.customer_reference == reference))
     if duplicate is not None:
         return [f"{where}: order {reference} of {customer.number} is already {duplicate.number}"]
-    problems, products = [], {}
+    problems: list[str] = []
+    products: dict[int, Product] = {}
     for line in parsed.lines:
         product = session.scalar(select(Product).where(Product.sku == line.sku))
         if product is None:
             problems.append(f"{line.source}: article {line.sku} is not in the catalogue")
-        products[line.position] = product
+        else:
+            products[line.position] = product
     quote = None
     if parsed.value("quote_reference"):
         quote = session.scalar(select(Quote).where(

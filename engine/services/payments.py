@@ -144,9 +144,9 @@ def apply(session: Session, tx: BankTransaction, candidate: Candidate, actor: st
         advice.status = "applied"
         by_number = {item.number: item for item, _ in candidate.allocations}
         for line in advice.lines:
-            item = by_number.get(line.invoice_number)
-            if item is not None and line.deduction > 0:
-                session.add(Allocation(invoice_id=item.invoice_id, transaction_id=tx.id,
+            advised = by_number.get(line.invoice_number)
+            if advised is not None and line.deduction > 0:
+                session.add(Allocation(invoice_id=advised.invoice_id, transaction_id=tx.id,
                                        amount=line.deduction, kind="deduction",
                                        created_by=actor, decision_id=decision_id))
     applied = sum((a for _, a in candidate.allocations), Decimal("0"))
