@@ -13,6 +13,8 @@ run: setup
 	$(BIN)/o2c --config $(DEMO)/config.yaml serve
 
 test: setup
+	$(BIN)/ruff check engine documents web tests bench
+	$(BIN)/mypy engine documents web
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 setup: system-packages $(STAMP)

@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.core.config import Config
 from engine.core.rules import RuleSet
 from engine.rulebook import load_rules
-from engine.store.blobs import BlobStore, FileBlobStore
+from engine.store.blobs import BlobStore, DatabaseBlobStore, FileBlobStore
 from engine.store.db import Database
 
 
@@ -25,8 +25,10 @@ class Runtime:
     @classmethod
     def open(cls, config: Config) -> Runtime:
         storage = config.path("storage.dir")
-        return cls(config=config, db=Database(config.database_url),
-                   blobs=FileBlobStore(storage / "blobs"),
+        db = Database(config.database_url)
+        blobs: BlobStore = (DatabaseBlobStore(db.sessions) if config["storage.blobs"] == "database"
+                            else FileBlobStore(storage / "blobs"))
+        return cls(config=config, db=db, blobs=blobs,
                    rules=load_rules(config.path("storage.rules")),
                    out_dir=config.path("storage.out"), outbox_dir=storage / "outbox")
 

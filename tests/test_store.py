@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from engine.runtime import Runtime
 from engine.services import intake, outbox
 from engine.services.records import next_number
+from engine.store.blobs import DatabaseBlobStore
 from engine.store.models import Base, Customer, Document, DocumentArrival, OutboxMessage
 from tests.test_extract import po
 
@@ -96,3 +97,11 @@ def test_outbox_sends_each_message_once(runtime: Runtime) -> None:
     assert b"Subject: Hallo" in files[0].read_bytes()
     with runtime.db.unit_of_work() as s:
         assert s.scalar(select(OutboxMessage.status)) == "sent"
+
+
+def test_database_blob_store(runtime: Runtime) -> None:
+    store = DatabaseBlobStore(runtime.db.sessions)
+    digest = store.put(b"%PDF-1.7 original")
+    assert store.put(b"%PDF-1.7 original") == digest  # the same bytes are stored once
+    assert store.exists(digest) and store.get(digest) == b"%PDF-1.7 original"
+    assert not store.exists("0" * 64)

@@ -104,6 +104,8 @@ SCHEMA: dict[str, tuple[Any, Check]] = {
     "storage.dir": ("var", _text),
     "storage.rules": ("rules", _text),
     "storage.out": ("var/out", _text),
+    "storage.blobs": ("files", lambda v: None if v in ("files", "database")
+                      else "files or database"),
     "storage.templates": (None, _optional_text),
     "mail.from": (..., _email),
     "mail.smtp.host": (None, _optional_text),

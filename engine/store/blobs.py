@@ -8,6 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.store.models import Blob
+
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -49,6 +53,31 @@ class FileBlobStore:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+
+class DatabaseBlobStore:
+    """Blobs in the `blobs` table: every worker on any machine sees them, no shared disk."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def put(self, data: bytes) -> str:
+        digest = sha256_of(data)
+        with self.sessions.begin() as session:
+            if session.get(Blob, digest) is None:
+                session.add(Blob(sha256=digest, data=data))
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        with self.sessions() as session:
+            blob = session.get(Blob, sha256)
+            if blob is None:
+                raise FileNotFoundError(f"no blob {sha256}")
+            return blob.data
+
+    def exists(self, sha256: str) -> bool:
+        with self.sessions() as session:
+            return session.get(Blob, sha256) is not None
 
 
 class MemoryBlobStore:
