@@ -33,6 +33,8 @@ WORDS = {
         "tax_number": "Steuernummer", "vat_id": "USt-IdNr.", "invoice_no": "Rechnung",
         "open": "offen", "fee": "Mahngebühr", "valid_until": "gültig bis",
         "reference": "Verwendungszweck", "total_due": "Zu zahlen",
+        "interest": "Verzugszinsen", "flat_fee": "Verzugspauschale (§ 288 Abs. 5 BGB)",
+        "interest_note": "Verzugszinsen {rate} % p. a. (§ 288 BGB) seit {since}",
     },
     "en": {
         "quote": "Quotation", "confirmation": "Order confirmation", "delivery_note": "Delivery note",
@@ -46,6 +48,8 @@ WORDS = {
         "tax_number": "Tax number", "vat_id": "VAT ID", "invoice_no": "Invoice",
         "open": "open", "fee": "Fee", "valid_until": "valid until",
         "reference": "Payment reference", "total_due": "Amount due",
+        "interest": "Default interest", "flat_fee": "Flat-rate compensation (§ 288 (5) BGB)",
+        "interest_note": "Default interest at {rate} % p.a. (§ 288 BGB) since {since}",
     },
 }
 

@@ -12,7 +12,16 @@ from datetime import date
 from typing import Any
 
 from engine.runtime import Runtime
-from engine.services import dunning, fulfilment, intake, invoicing, orders, outbox, payments
+from engine.services import (
+    dunning,
+    fulfilment,
+    intake,
+    invoicing,
+    orders,
+    outbox,
+    payments,
+    tasks,
+)
 
 
 def _intake(rt: Runtime, today: date) -> dict[str, Any]:
@@ -28,11 +37,13 @@ JOBS: dict[str, Callable[[Runtime, date], dict[str, Any]]] = {
     "invoicing": lambda rt, today: {"invoices": invoicing.invoice_deliveries(rt, today)},
     "matching": payments.match_new,
     "dunning": dunning.run,
+    "watch": tasks.watch,
     "outbox": lambda rt, today: outbox.deliver(rt),
 }
 
 
 def run_job(rt: Runtime, name: str, today: date) -> dict[str, Any]:
+    rt.reload_rules()
     if name == "all":
         return {job: JOBS[job](rt, today) for job in JOBS}
     if name not in JOBS:

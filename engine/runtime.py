@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.core.config import Config
 from engine.core.rules import RuleSet
-from engine.rulebook import load_rules
+from engine.rulebook import ActiveRules
 from engine.store.blobs import BlobStore, DatabaseBlobStore, FileBlobStore
 from engine.store.db import Database
 
@@ -18,7 +18,7 @@ class Runtime:
     config: Config
     db: Database
     blobs: BlobStore
-    rules: dict[str, RuleSet]
+    rules: ActiveRules
     out_dir: Path
     outbox_dir: Path
 
@@ -29,11 +29,19 @@ class Runtime:
         blobs: BlobStore = (DatabaseBlobStore(db.sessions) if config["storage.blobs"] == "database"
                             else FileBlobStore(storage / "blobs"))
         return cls(config=config, db=db, blobs=blobs,
-                   rules=load_rules(config.path("storage.rules")),
+                   rules=ActiveRules(config.path("storage.rules")),
                    out_dir=config.path("storage.out"), outbox_dir=storage / "outbox")
 
     def rule_set(self, event: str) -> RuleSet:
-        return self.rules[event]
+        """The active rule set for an event, as of the last `reload_rules`."""
+        if event not in self.rules.by_event:
+            self.reload_rules()
+        return self.rules.by_event[event]
+
+    def reload_rules(self) -> None:
+        """Pick up activations (also from other processes); jobs call it before they run."""
+        with self.db.unit_of_work() as session:
+            self.rules.reload(session)
 
     @property
     def templates(self) -> str | None:

@@ -162,3 +162,97 @@ def test_type_errors_become_evaluation_errors() -> None:
         run("a.b < 1", {"a": {"b": None}})
     with pytest.raises(EvaluationError):
         run("1 / a.b", {"a": {"b": 0}})
+
+
+# ------------------------------------------------------------------------- types
+
+DUNNING = FACTS["dunning.run"]
+BANK = FACTS["bank.transaction"]
+
+
+@pytest.mark.parametrize(("text", "col", "words"), [
+    ("customer.b2b == 1", 1, "cannot compare customer.b2b (true/false) with 1 (a number)"),
+    ("order.net_amount > 'x'", 1, "cannot compare order.net_amount (a number) with 'x'"),
+    ("order.net_amount and customer.b2b", 1,
+     "'and' needs true/false on each side, but order.net_amount is a number"),
+    ("customer.b2b or order.currency", 17, "but order.currency is a text"),
+    ("not order.line_count", 5, "'not' needs true/false"),
+    ("order.currency + 'x' == 'EURx'", 1, "arithmetic needs numbers, but order.currency is a text"),
+    ("customer.b2b * 2 > 1", 1, "arithmetic needs numbers, but customer.b2b is true/false"),
+    ("-customer.b2b", 2, "a sign needs a number"),
+    ("days_between(order.net_amount, date('2026-01-01')) > 3", 14,
+     "days_between() needs a date, but order.net_amount is a number"),
+    ("customer.b2b < true", 1, "cannot order true/false"),
+    ("order.currency in order.line_count", 19, "'in' needs a list or a text"),
+    ("order.line_count in ['a', 'b']", 1, "can never be in"),
+    ("1 in 'abc'", 1, "only a text can be in a text"),
+    ("lower(order.net_amount) == 'x'", 7, "lower() needs a text"),
+    ("(order.line_count if customer.b2b else 1) and true", 2, "'and' needs true/false"),
+    ("order.confidence if order.currency else 1", 21, "'if' needs true/false"),
+])
+def test_types_that_cannot_work_are_refused(text: str, col: int, words: str) -> None:
+    error = refused(text, ORDER)
+    assert words in error.message
+    assert (error.line, error.col) == (1, col)
+
+
+def test_options_of_a_text_fact_are_checked() -> None:
+    error = refused("match.kind == 'rf_referense'", BANK)
+    assert "match.kind is one of rf_reference," in error.message and error.col == 15
+    assert compile_expression("'none' != match.kind", BANK)({"match": {"kind": "none"}}) is False
+
+
+@pytest.mark.parametrize("text", [
+    "order.line_count + order.net_amount > 1.5",
+    "order.line_count == 3 and order.net_amount != 2",
+    "customer.country in ['DE', 'AT'] and 'D' in customer.country",
+    "order.currency == none or customer.b2b == false",
+    "abs(order.net_amount - 1) < max(order.confidence, 2)",
+    "(order.net_amount if customer.b2b else order.line_count) > 3",
+    "round(order.net_amount / order.line_count, 2) >= 10",
+    "len(order.currency) == 3 and lower(order.currency) == 'eur'",
+    "x.y and a.b + 1 > 0",  # unknown facts: no error
+])
+def test_types_that_work_are_accepted(text: str) -> None:
+    schema = None if text.startswith("x.y") else ORDER
+    compile_expression(text, schema)
+
+
+def test_integer_arithmetic_stays_integer_and_division_is_a_number() -> None:
+    assert compile_expression("invoice.level + 1 == 2", DUNNING)
+    assert "cannot compare" in refused("invoice.level / 2 == 'x'", DUNNING).message
+
+
+# -------------------------------------------------------- business-rules helpers
+
+
+def test_text_reads_none_as_empty() -> None:
+    assert run("text(a.b) == ''", {"a": {"b": None}}) is True
+    assert run("text(a.b)", {"a": {"b": "x"}}) == "x"
+    with pytest.raises(EvaluationError):
+        run("text(a.b)", {"a": {"b": 5}})
+
+
+def test_starts_ends_and_matches_are_case_sensitive() -> None:
+    facts = {"c": {"name": "Acme GmbH"}}
+    assert run("starts_with(c.name, 'Acme') and not starts_with(c.name, 'acme')", facts)
+    assert run("ends_with(c.name, 'GmbH') and not ends_with(c.name, 'gmbh')", facts)
+    assert run("matches(c.name, 'G.b') and not matches(c.name, '^GmbH')", facts)
+
+
+def test_matches_needs_a_valid_pattern_literal() -> None:
+    error = refused("matches(a.b, '(')")
+    assert "invalid pattern" in error.message and error.col == 14
+    assert "pattern literal" in refused("matches(a.b, a.c)").message
+
+
+def test_list_functions_compare_strings_ignoring_case() -> None:
+    facts = {"c": {"tags": ["VIP", "export"]}}
+    assert run("contains(c.tags, 'vip') and not contains(c.tags, 'new')", facts)
+    assert run("contains_all(c.tags, ['vip', 'EXPORT'])", facts)
+    assert run("is_contained_by(c.tags, ['vip', 'export', 'x'])", facts)
+    assert run("shares_at_least_one_element_with(c.tags, ['x', 'Vip'])", facts)
+    assert run("shares_exactly_one_element_with(c.tags, ['x', 'Vip'])", facts)
+    assert not run("shares_exactly_one_element_with(c.tags, ['vip', 'export'])", facts)
+    assert run("shares_no_elements_with(c.tags, ['x'])", facts)
+    assert "needs a list" in refused("contains_all('a', ['a'])").message

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from engine.core.facts import FactDecl
+from engine.core.facts import ACTIONS, FACTS, EventSchema, FactDecl
+from engine.core.rule_files import untested_rules
 from engine.core.rules import (
     Action,
     RuleConflict,
@@ -34,12 +36,12 @@ rules:
     priority: 100
     when: customer.open_amount + order.gross_amount > customer.credit_limit
     then:
-      - hold: {reason: credit_limit, fee: 0.10}
+      - reject: {reason: credit_limit}
     because: "open {customer.open_amount} + {order.gross_amount} > {customer.credit_limit}"
   - id: big
     priority: 50
     when: order.net_amount >= 10000
-    then: [review]
+    then: [{require_approval: {role: sales_manager}}]
 tests:
   - name: small order
     facts:
@@ -53,7 +55,7 @@ tests:
       order: {net_amount: 100, gross_amount: 119}
       customer: {open_amount: 4950.00, credit_limit: 5000}
     expect:
-      effects: [{hold: {reason: credit_limit, fee: 0.1}}]
+      effects: [{reject: {reason: credit_limit}}]
 """
 
 FACTS_SMALL = {
@@ -79,14 +81,13 @@ def test_loads_in_priority_order_and_keeps_sha() -> None:
     assert [r.id for r in rule_set.rules] == ["over_limit", "big", "default"]
     assert rule_set.version == "3" and rule_set.on == "order.received"
     assert len(rule_set.sha256) == 64
-    params = rule_set.rules[0].then[0].params
-    assert params["fee"] == Decimal("0.10") and str(params["fee"]) == "0.10"
+    assert rule_set.rules[0].then[0].params == {"reason": "credit_limit"}
 
 
 def test_first_fires_the_highest_priority_match_and_stops() -> None:
     facts = {**FACTS_SMALL, "customer": {"open_amount": Decimal("4950"), "credit_limit": 5000}}
     decision = evaluate(load(APPROVAL), facts)
-    assert decision.outcome == "hold"
+    assert decision.outcome == "reject"
     assert decision.fired == ("over_limit",)
     assert [s.rule_id for s in decision.trace] == ["over_limit"]
     assert decision.trace[0].message == "open 4950 + 119 > 5000"
@@ -110,7 +111,7 @@ hit_policy: {policy}
 rules:
   - id: remind
     when: invoice.days_overdue > 7
-    then: [{{send_reminder: {{level: 1}}}}]
+    then: [{{remind: {{level: 1}}}}]
   - id: escalate
     when: invoice.days_overdue > 30
     then: [escalate]
@@ -120,8 +121,8 @@ rules:
 def test_collect_fires_every_match_in_order() -> None:
     decision = evaluate(load(_policy("collect")), {"invoice": {"days_overdue": 40}})
     assert decision.fired == ("remind", "escalate")
-    assert [a.name for a in decision.effects] == ["send_reminder", "escalate"]
-    assert decision.outcome == "send_reminder"
+    assert [a.name for a in decision.effects] == ["remind", "escalate"]
+    assert decision.outcome == "remind"
     assert decision.effects[0].params == {"level": Decimal("1")}
 
 
@@ -169,7 +170,8 @@ def test_error_inside_a_literal_block_and_a_quoted_scalar() -> None:
 
 
 def test_unknown_keys_and_names_suggest() -> None:
-    text = APPROVAL.replace("    then: [review]", "    then: [review]\n    becuase: big")
+    then = "    then: [{require_approval: {role: sales_manager}}]"
+    text = APPROVAL.replace(then, then + "\n    becuase: big")
     text = text.replace("hit_policy: first", "hit_policy: frist")
     text = text.replace("on: order.received", "on: order.recieved")
     messages = issues_of(text)
@@ -206,10 +208,10 @@ def test_passing_tests_report_nothing() -> None:
 
 
 def test_a_failing_test_is_reported_at_its_line() -> None:
-    rule_set = load(APPROVAL.replace("outcome: approve", "outcome: review"))
+    rule_set = load(APPROVAL.replace("outcome: approve", "outcome: reject"))
     issues = run_tests(rule_set)
     assert [str(i) for i in issues] == [
-        f"{SOURCE}:21:5: test 'small order': expected outcome review, got approve "
+        f"{SOURCE}:21:5: test 'small order': expected outcome reject, got approve "
         "(fired: default)"
     ]
 
@@ -253,13 +255,162 @@ def test_decision_to_json_round_trips() -> None:
     facts = {**FACTS_SMALL, "customer": {"open_amount": Decimal("4950"), "credit_limit": 5000}}
     data = evaluate(load(APPROVAL), facts).to_json()
     assert json.loads(json.dumps(data)) == data
-    hold = {"name": "hold", "params": {"reason": "credit_limit", "fee": "0.10"}}
-    assert data["effects"] == [hold]
+    reject = {"name": "reject", "params": {"reason": "credit_limit"}}
+    assert data["effects"] == [reject]
     assert data["trace"][0]["matched"] is True
 
 
 def test_yaml_boolean_when_and_bare_actions() -> None:
-    default = "  - id: otherwise\n    priority: -1\n    when: yes\n    then: [noop]\n"
+    default = "  - id: otherwise\n    priority: -1\n    when: yes\n    then: [wait]\n"
     text = _policy("first") + default
     decision = evaluate(load(text), {"invoice": {"days_overdue": 0}})
-    assert decision.fired == ("otherwise",) and decision.outcome == "noop"
+    assert decision.fired == ("otherwise",) and decision.outcome == "wait"
+
+
+# ------------------------------------------------------------------------ actions
+
+DUNNING = """\
+rule_set: dunning
+version: 1
+on: dunning.run
+hit_policy: first
+rules:
+  - id: remind
+    when: invoice.days_overdue > 7
+    then:
+      - remind: {level: 1, fee: 0.10}
+  - id: default
+    when: true
+    then: [wait]
+tests:
+  - name: late
+    facts: {invoice: {days_overdue: 8}}
+    expect:
+      effects: [{remind: {level: 1, fee: 0.10}}]
+"""
+
+
+def dunning_issues(old: str, new: str) -> list[str]:
+    assert old in DUNNING
+    rule_set, issues = load_rule_set(DUNNING.replace(old, new), SOURCE)
+    assert rule_set is None
+    return [str(i) for i in issues]
+
+
+def test_action_parameters_keep_their_decimal_text() -> None:
+    rule_set = load(DUNNING)
+    params = rule_set.rules[0].then[0].params
+    assert params == {"level": Decimal(1), "fee": Decimal("0.10")}
+    assert str(params["fee"]) == "0.10"
+    assert run_tests(rule_set) == []
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("- remind: {level: 1, fee: 0.10}", "- remnid: {level: 1, fee: 0.10}",
+     "9:9: unknown action 'remnid'; did you mean 'remind'?"),
+    ("then: [wait]", "then: [pause]",
+     "12:12: unknown action 'pause' (actions: escalate, remind, wait)"),
+    ("- remind: {level: 1, fee: 0.10}\n", "- remind: {level: 1, fees: 0.10}\n",
+     "9:28: unknown parameter 'fees' of 'remind'; did you mean 'fee'?"),
+    ("{level: 1, fee: 0.10}\n", "{fee: 0.10}\n",
+     "9:9: action 'remind' needs the parameter 'level'"),
+    ("{level: 1, fee: 0.10}\n", "{level: 1.5, fee: 0.10}\n",
+     "9:25: parameter 'level' of 'remind' must be a whole number, got 1.5"),
+    ("{level: 1, fee: 0.10}\n", "{level: 1, fee: ten}\n",
+     "9:33: parameter 'fee' of 'remind' must be a number, got 'ten'"),
+    ("then: [wait]", "then: [{escalate: {role: finanse}}]",
+     "12:30: parameter 'role' of 'escalate' must be one of clerk, sales_manager, "
+     "credit_controller, finance, got 'finanse'; did you mean 'finance'?"),
+    ("then: [wait]", "then: [{wait: {days: 3}}]", "12:20: action 'wait' takes no parameters"),
+    ("effects: [{remind: {level: 1, fee: 0.10}}]", "effects: [{remind: {levl: 1}}]",
+     "17:27: unknown parameter 'levl' of 'remind'; did you mean 'level'?"),
+])
+def test_actions_are_checked_against_the_event(old: str, new: str, expected: str) -> None:
+    assert f"{SOURCE}:{expected}" in dunning_issues(old, new)
+
+
+def test_a_facts_only_schema_leaves_actions_unchecked() -> None:
+    schemas = {"dunning.run": FACTS["dunning.run"]}
+    rule_set, issues = load_rule_set(DUNNING.replace("then: [wait]", "then: [pause]"), SOURCE,
+                                     schemas)
+    assert issues == [] and rule_set is not None
+
+
+def test_an_event_schema_carries_facts_and_actions() -> None:
+    only_wait = EventSchema(FACTS["dunning.run"], {"wait": ACTIONS["dunning.run"]["wait"]})
+    rule_set, issues = load_rule_set(DUNNING, SOURCE, {"dunning.run": only_wait})
+    assert rule_set is None
+    assert any("unknown action 'remind' (actions: wait)" in str(i) for i in issues)
+
+
+# ------------------------------------------------------------------ the two forms
+
+
+def test_a_rule_in_business_rules_form_beside_when_then() -> None:
+    text = DUNNING.replace("""\
+    when: invoice.days_overdue > 7
+    then:
+      - remind: {level: 1, fee: 0.10}
+""", """\
+    conditions:
+      all:
+        - {name: invoice.days_overdue, operator: greater_than, value: 7}
+        - {name: invoice.on_hold, operator: is_false, value: null}
+    actions:
+      - {name: remind, params: {level: 1, fee: 0.10}}
+""")
+    rule_set = load(text)
+    assert rule_set.rules[0].when.text == (
+        "invoice.days_overdue - 7 > 0.000001 and not invoice.on_hold")
+    facts = {"invoice": {"days_overdue": 8, "on_hold": False}}
+    decision = evaluate(rule_set, facts)
+    assert decision.fired == ("remind",)
+    assert decision.effects == (Action("remind", {"level": 1, "fee": Decimal("0.10")}),)
+
+
+def test_a_rule_needs_exactly_one_condition_form() -> None:
+    messages = dunning_issues("    when: invoice.days_overdue > 7\n", "")
+    assert f"{SOURCE}:6:5: rule 'remind' needs 'when' (or 'conditions')" in messages
+    both = dunning_issues(
+        "    when: invoice.days_overdue > 7\n",
+        "    when: invoice.days_overdue > 7\n    conditions: {all: []}\n")
+    assert f"{SOURCE}:8:17: rule 'remind' has both 'when' and 'conditions': keep one" in both
+
+
+# ----------------------------------------------------------------------- types
+
+
+def test_type_mismatches_are_load_errors_at_their_position() -> None:
+    text = APPROVAL.replace("order.net_amount >= 10000", "customer.b2b >= 10000")
+    assert issues_of(text) == [
+        f"{SOURCE}:18:11: cannot compare customer.b2b (true/false) with 10000 (a number)"]
+    text = APPROVAL.replace("order.net_amount >= 10000", "order.net_amount and true")
+    assert issues_of(text) == [f"{SOURCE}:18:11: 'and' needs true/false on each side, but "
+                               "order.net_amount is a number"]
+
+
+# ------------------------------------------------------------ shadowing, coverage
+
+
+def test_a_rule_with_the_same_condition_as_one_above_can_never_fire() -> None:
+    text = APPROVAL.replace("order.net_amount >= 10000",
+                            "customer.open_amount+order.gross_amount>customer.credit_limit")
+    assert issues_of(text) == [
+        f"{SOURCE}:16:5: rule 'big' can never fire: rule 'over_limit' above has the same "
+        "condition"]
+    collect = text.replace("hit_policy: first", "hit_policy: collect")
+    assert load(collect).hit_policy == "collect"  # under collect both fire: no error
+
+
+def test_untested_rules_are_those_no_test_makes_true() -> None:
+    rule_set = load(APPROVAL)
+    assert untested_rules(rule_set) == ["big"]
+    assert untested_rules(load(_policy("collect"))) == ["remind", "escalate"]
+
+
+def test_the_shipped_rule_files_load_and_pass_their_tests() -> None:
+    root = Path(__file__).resolve().parents[1] / "rules"
+    for path in sorted(root.glob("*.yaml")):
+        rule_set, issues = load_rule_set(path.read_text("utf-8"), str(path))
+        assert issues == [] and rule_set is not None, [str(i) for i in issues]
+        assert run_tests(rule_set) == []

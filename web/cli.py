@@ -11,43 +11,12 @@ from pathlib import Path
 
 import click
 
-from engine.core.config import Config
 from engine.jobs import JOBS, run_job
-from engine.rulebook import RulesError, record_versions
-from engine.runtime import Runtime
-from engine.settings import ConfigError, load_config
+from engine.rulebook import RulesError, activate_folder
 from engine.store.db import upgrade
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date like 2026-11-26") from None
-
-
-class State:
-    def __init__(self, config_path: str | None) -> None:
-        self.config_path = config_path
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as exc:
-                raise click.ClickException(f"the configuration is refused:\n{exc}") from None
-        return self._config
-
-    def runtime(self, config_file: Path | None = None) -> Runtime:
-        try:
-            config = load_config(config_file) if config_file else self.config
-            return Runtime.open(config)
-        except (ConfigError, RulesError) as exc:
-            raise click.ClickException(str(exc)) from None
+from web.cli_common import State, date_option
+from web.cli_files import dunning, import_group, match, parse
+from web.cli_rules import rules
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,8 +39,11 @@ def init(state: State) -> None:
 
     rt = state.runtime()
     upgrade(rt.config.database_url)
-    with rt.db.unit_of_work() as session:
-        activated = record_versions(session, rt.rules, "system:init")
+    try:
+        with rt.db.unit_of_work() as session:
+            activated = activate_folder(session, rt.config.path("storage.rules"), "system:init")
+    except RulesError as exc:
+        raise click.ClickException(f"rule files refused, the active ones stay:\n{exc}") from None
     click.echo(f"database ready: {rt.config.database_url}")
     if activated:
         click.echo(f"rule sets recorded: {', '.join(activated)}")
@@ -121,7 +93,7 @@ def worker(state: State) -> None:
 @main.command()
 @click.option("--dir", "folder", required=True, type=click.Path(file_okay=False),
               help="An empty folder for the workspace.")
-@click.option("--start", callback=_date, help="First simulated day (default: 63 days ago).")
+@click.option("--start", callback=date_option, help="First simulated day (default: 63 days ago).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_obj
 def demo(state: State, folder: str, start: date | None, as_json: bool) -> None:
@@ -148,7 +120,7 @@ def demo(state: State, folder: str, start: date | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--today", callback=_date, help="The business date (default: today).")
+@click.option("--today", callback=date_option, help="The business date (default: today).")
 @click.pass_obj
 def ingest(state: State, files: tuple[str, ...], today: date | None) -> None:
     """Take files into intake (original stored first), then read and record them."""
@@ -172,13 +144,26 @@ def ingest(state: State, files: tuple[str, ...], today: date | None) -> None:
 
 @main.command(name="run")
 @click.argument("job", type=click.Choice([*JOBS, "all"]))
-@click.option("--today", callback=_date, help="The business date (default: today).")
+@click.option("--today", callback=date_option, help="The business date (default: today).")
+@click.option("--dry-run", is_flag=True, help="dunning only: say what would go out, change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Indented JSON.")
 @click.pass_obj
-def run_command(state: State, job: str, today: date | None) -> None:
-    """Run one scheduler job once: intake, fulfilment, invoicing, matching, dunning, outbox."""
+def run_command(state: State, job: str, today: date | None, dry_run: bool,
+                as_json: bool) -> None:
+    """Run one scheduler job once: intake, fulfilment, invoicing, matching, dunning, watch,
+    outbox (or all)."""
+    from engine.services import dunning as dunning_service
+
     rt = state.runtime()
-    result = run_job(rt, job, today or date.today())
-    click.echo(json.dumps(result, default=str))
+    day = today or date.today()
+    if dry_run and job != "dunning":
+        raise click.UsageError("--dry-run is for the dunning job")
+    if dry_run:
+        rt.reload_rules()
+        result = dunning_service.run(rt, day, dry_run=True)
+    else:
+        result = run_job(rt, job, day)
+    click.echo(json.dumps(result, default=str, indent=2 if as_json else None))
 
 
 @main.group()
@@ -202,6 +187,12 @@ def reset_password(state: State, email: str, role: str) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"login: {email}  password: {password}")
 
+
+main.add_command(rules)
+main.add_command(parse)
+main.add_command(import_group)
+main.add_command(match)
+main.add_command(dunning)
 
 if __name__ == "__main__":
     main()

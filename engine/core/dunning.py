@@ -1,14 +1,21 @@
-"""Dunning as data: the facts one overdue invoice offers to rules/dunning.yaml, and the
-letters that group one customer's reminders. Pure: `today` is an argument."""
+"""Dunning as data: the facts one overdue invoice offers to rules/dunning.yaml, the plan a
+run would carry out (letters grouped per customer, escalations), computed the same way for
+the database and for files. Pure: `today` is an argument."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from engine.core.default import default_start
+from engine.core.interest import default_rate, flat_fee, interest
 from engine.core.records import OpenItem
+from engine.core.rules import Action, Decision, RuleSet, evaluate
+
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,54 @@ class History:
     last_notice: date | None = None
     escalated: bool = False
     on_hold: bool = False
+    first_notice: date | None = None
+    flat_fee_charged: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One open invoice with what dunning needs to know about it and its customer.
+
+    `payments` are the dated reductions of the principal (payments, credit notes) that
+    the open amount already reflects; interest is recalculated across them.
+    """
+
+    item: OpenItem
+    customer_number: str
+    b2b: bool
+    history: History
+    country: str = "DE"
+    has_vat_id: bool = True
+    payments: tuple[tuple[date, Decimal], ...] = ()
+
+
+@dataclass(frozen=True)
+class Default:
+    """What the law adds to a claim by `today`: §286 default, §288 interest and flat fee."""
+
+    since: date | None  # first day interest is owed; None: not in default (yet)
+    interest: Decimal
+    rate: Decimal
+    flat_fee: Decimal  # owed while the claim is (claimed once, shown on every letter)
+    beyond_rate_table: bool = False
+    flat_fee_new: bool = False  # this letter is the first to claim it
+
+
+def legal_default(claim: Claim, today: date) -> Default:
+    """Default from the day after the due date (the invoice's terms fix it by the calendar)
+    or after the first reminder; interest on the principal as it was reduced by payments;
+    the €40 flat fee once per claim against businesses."""
+    item, history = claim.item, claim.history
+    since = default_start(item.due_date, item.issue_date, claim.b2b, True, history.first_notice)
+    if since is None or since > today:
+        return Default(None, ZERO, ZERO, ZERO)
+    paid = sum((amount for _, amount in claim.payments), ZERO)
+    events = [(item.due_date, item.open_amount + paid)]
+    events += [(day, -amount) for day, amount in claim.payments]
+    result = interest(events, since, today, claim.b2b)
+    fee = flat_fee(claim.b2b, True)
+    return Default(since, result.total, default_rate(today, claim.b2b), fee,
+                   result.beyond_table, fee > 0 and not history.flat_fee_charged)
 
 
 def invoice_facts(item: OpenItem, history: History, today: date) -> dict[str, object]:
@@ -32,31 +87,137 @@ def invoice_facts(item: OpenItem, history: History, today: date) -> dict[str, ob
     }
 
 
+def claim_facts(claim: Claim, today: date) -> dict[str, dict[str, Any]]:
+    return {"invoice": invoice_facts(claim.item, claim.history, today),
+            "customer": {"number": claim.customer_number, "b2b": claim.b2b,
+                         "country": claim.country, "has_vat_id": claim.has_vat_id}}
+
+
 @dataclass(frozen=True)
 class Reminder:
     item: OpenItem
     level: int
     fee: Decimal
     rule_id: str
+    legal: Default = Default(None, ZERO, ZERO, ZERO)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    claim: Claim
+    role: str
+    due_in_days: int
+    rule_id: str
 
 
 @dataclass(frozen=True)
 class Letter:
     customer_id: int
+    customer_number: str
     level: int
     fee: Decimal
     reminders: tuple[Reminder, ...]
 
     @property
     def open_total(self) -> Decimal:
-        return sum((r.item.open_amount for r in self.reminders), Decimal("0"))
+        return sum((r.item.open_amount for r in self.reminders), ZERO)
+
+    @property
+    def interest(self) -> Decimal:
+        return sum((r.legal.interest for r in self.reminders), ZERO)
+
+    @property
+    def flat_fees(self) -> Decimal:
+        return sum((r.legal.flat_fee for r in self.reminders), ZERO)
+
+    @property
+    def total_claim(self) -> Decimal:
+        return self.open_total + self.fee + self.interest + self.flat_fees
 
 
-def letters(reminders: Sequence[Reminder]) -> list[Letter]:
+@dataclass(frozen=True)
+class Considered:
+    """A claim the rules looked at, with the facts and the decision (for the record)."""
+
+    claim: Claim
+    facts: dict[str, dict[str, Any]]
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Plan:
+    letters: tuple[Letter, ...]
+    escalations: tuple[Escalation, ...]
+    considered: tuple[Considered, ...]
+
+
+def letters(reminders: Sequence[Reminder], numbers: dict[int, str] | None = None) -> list[Letter]:
     """One letter per customer; its level is the highest, its fee the highest (charged once)."""
     by_customer: dict[int, list[Reminder]] = {}
     for r in reminders:
         by_customer.setdefault(r.item.customer_id, []).append(r)
-    return [Letter(cid, max(r.level for r in rs), max(r.fee for r in rs),
-                   tuple(sorted(rs, key=lambda r: r.item.due_date)))
+    return [Letter(cid, (numbers or {}).get(cid, ""), max(r.level for r in rs),
+                   max(r.fee for r in rs), tuple(sorted(rs, key=lambda r: r.item.due_date)))
             for cid, rs in sorted(by_customer.items())]
+
+
+def plan_json(result: Plan, today: date) -> dict[str, Any]:
+    """What a run sends: one entry per letter (amounts as decimal strings) and escalations."""
+    return {
+        "today": today.isoformat(),
+        "letters": [{
+            "customer_number": letter.customer_number, "level": letter.level,
+            "rule": letter.reminders[0].rule_id, "fee": str(letter.fee),
+            "flat_fee": str(letter.flat_fees),
+            "invoices": [{
+                "invoice_number": r.item.number, "open_amount": str(r.item.open_amount),
+                "days_overdue": (today - r.item.due_date).days, "level": r.level,
+                "rule": r.rule_id, "interest": str(r.legal.interest),
+                "interest_rate": str(r.legal.rate),
+                "interest_from": r.legal.since.isoformat() if r.legal.since else None,
+                "flat_fee": str(r.legal.flat_fee)} for r in letter.reminders],
+            "total_claim": str(letter.total_claim)} for letter in result.letters],
+        "escalations": [{"invoice_number": e.claim.item.number, "role": e.role,
+                         "customer_number": e.claim.customer_number, "rule": e.rule_id}
+                        for e in result.escalations],
+        "rate_table_ends": any(r.legal.beyond_rate_table for letter in result.letters
+                               for r in letter.reminders),
+    }
+
+
+def _reminder(claim: Claim, action: Action, rule_id: str, today: date) -> Reminder | None:
+    level = int(action.params.get("level", claim.history.level + 1))
+    if level <= claim.history.level:
+        return None  # never the same level twice
+    legal = legal_default(claim, today)
+    if not action.params.get("interest", True):
+        legal = replace(legal, interest=ZERO)
+    if not action.params.get("flat_fee", True):
+        legal = replace(legal, flat_fee=ZERO, flat_fee_new=False)
+    return Reminder(claim.item, level, Decimal(str(action.params.get("fee", "0"))), rule_id,
+                    legal)
+
+
+def plan(rule_set: RuleSet, claims: Sequence[Claim], today: date) -> Plan:
+    """What the dunning rules would do today for these open claims."""
+    reminders: list[Reminder] = []
+    escalations: list[Escalation] = []
+    considered: list[Considered] = []
+    numbers = {c.item.customer_id: c.customer_number for c in claims}
+    for claim in sorted(claims, key=lambda c: (c.item.customer_id, c.item.due_date)):
+        if claim.item.due_date >= today or claim.item.open_amount <= 0:
+            continue
+        facts = claim_facts(claim, today)
+        decision = evaluate(rule_set, facts)
+        considered.append(Considered(claim, facts, decision))
+        rule_id = decision.fired[0] if decision.fired else ""
+        for action in decision.effects:
+            if action.name == "remind":
+                reminder = _reminder(claim, action, rule_id, today)
+                if reminder is not None:
+                    reminders.append(reminder)
+            elif action.name == "escalate" and not claim.history.escalated:
+                escalations.append(Escalation(claim, str(action.params.get("role", "finance")),
+                                              int(action.params.get("due_in_days", 5)),
+                                              rule_id))
+    return Plan(tuple(letters(reminders, numbers)), tuple(escalations), tuple(considered))

@@ -5,8 +5,9 @@ parsed with `ast`; only whitelisted nodes are accepted and turned into nested cl
 so user text is never handed to eval, exec or compile. Number literals are Decimal,
 taken from their exact source text (`0.1` is `Decimal("0.1")`). Names are dotted fact
 paths looked up in a nested mapping (`facts["order"]["net_amount"]`), checked against a
-fact schema at compile time when one is given. Calls are limited to a fixed set of
-functions (see FUNCTIONS).
+fact schema at compile time when one is given, and the types of all sub-expressions are
+checked too (engine.core.rule_schema.infer). Calls are limited to a fixed set of
+functions (FUNCTIONS, declared with their types in engine.core.rule_schema).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.core.facts import FactDecl
+from engine.core.rule_schema import FUNCTIONS, TypeProblem, as_decimal, infer
 
 Fn = Callable[[Mapping[str, Any]], Any]
 
@@ -85,12 +87,6 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _as_decimal(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    return _number(value)
-
-
 def lookup(facts: Mapping[str, Any], path: str) -> Any:
     """The value of a dotted fact path in nested facts (a flat dotted key also works)."""
     if path in facts:
@@ -103,74 +99,11 @@ def lookup(facts: Mapping[str, Any], path: str) -> Any:
     return _number(current)
 
 
-# -------------------------------------------------------------------------- functions
-
-
-def _to_date(value: Any, name: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    raise TypeError(f"{name}() needs dates, got {type(value).__name__}")
-
-
-def _days_between(a: Any, b: Any) -> int:
-    return (_to_date(b, "days_between") - _to_date(a, "days_between")).days
-
-
-def _round(value: Any, digits: Any = 0) -> Decimal:
-    number = _as_decimal(value)
-    if not isinstance(number, Decimal):
-        raise TypeError(f"round() needs a number, got {type(value).__name__}")
-    places = int(digits)
-    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-def _string(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}() needs a string, got {type(value).__name__}")
-    return value
-
-
-def _lower(value: Any) -> str:
-    return _string(value, "lower").lower()
-
-
-def _upper(value: Any) -> str:
-    return _string(value, "upper").upper()
-
-
-def _contains(haystack: Any, needle: Any) -> bool:
-    return _string(needle, "contains").casefold() in _string(haystack, "contains").casefold()
-
-
-def _minimum(*args: Any) -> Any:
-    return min(*args)
-
-
-def _maximum(*args: Any) -> Any:
-    return max(*args)
-
-
-# name -> (function, fewest arguments, most arguments or None for any)
-FUNCTIONS: Mapping[str, tuple[Callable[..., Any], int, int | None]] = {
-    "days_between": (_days_between, 2, 2),
-    "abs": (abs, 1, 1),
-    "min": (_minimum, 1, None),
-    "max": (_maximum, 1, None),
-    "round": (_round, 1, 2),
-    "date": (date.fromisoformat, 1, 1),
-    "len": (len, 1, 1),
-    "lower": (_lower, 1, 1),
-    "upper": (_upper, 1, 1),
-    "contains": (_contains, 2, 2),
-}
-
 # ---------------------------------------------------------------------------- operators
 
 
 def _divide(a: Any, b: Any) -> Any:
-    return _as_decimal(a) / _as_decimal(b)
+    return as_decimal(a) / as_decimal(b)
 
 
 BINARY: Mapping[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -410,15 +343,32 @@ class _Compiler:
             raise self.pos.error(node, f"function '{name}' is not allowed{hint}")
         if node.keywords:
             raise self.pos.error(node.keywords[0], f"keyword arguments are not allowed in {name}()")
-        fn, least, most = FUNCTIONS[name]
+        spec = FUNCTIONS[name]
         count = len(node.args)
-        if count < least or (most is not None and count > most):
+        if count < spec.least or (spec.most is not None and count > spec.most):
+            least, most = spec.least, spec.most
             wanted = str(least) if least == most else f"{least}..{most or 'n'}"
             raise self.pos.error(node, f"{name}() takes {wanted} arguments, got {count}")
         if name == "date":
             return self._date(node)
+        if name == "matches":
+            return self._matches(node)
+        fn = spec.fn
         args = tuple(self.compile(a) for a in node.args)
         return lambda facts: fn(*(arg(facts) for arg in args))
+
+    def _matches(self, node: ast.Call) -> Fn:
+        """matches(text, "regex"): the pattern is a literal, compiled once here (re.search)."""
+        arg, literal = node.args
+        if not (isinstance(literal, ast.Constant) and isinstance(literal.value, str)):
+            raise self.pos.error(node, 'matches() needs a pattern literal like matches(x, "^DE")')
+        try:
+            pattern = re.compile(literal.value)
+        except re.error as exc:
+            raise self.pos.error(literal, f"invalid pattern {literal.value!r}: {exc}") from None
+        value = self.compile(arg)
+        fn = FUNCTIONS["matches"].fn
+        return lambda facts: fn(value(facts), pattern)
 
     def _date(self, node: ast.Call) -> Fn:
         arg = node.args[0]
@@ -456,6 +406,9 @@ def compile_expression(text: str, schema: Mapping[str, FactDecl] | None) -> Comp
             tree = ast.parse(pos.parsed, mode="eval")
         compiler = _Compiler(pos, schema)
         fn = compiler.compile(tree.body)
+        infer(tree.body, pos.parsed, schema)
+    except TypeProblem as problem:
+        raise pos.error(problem.node, problem.message) from None
     except SyntaxError as exc:
         raise _syntax_error(pos, exc) from None
     except (RecursionError, MemoryError):

@@ -2,14 +2,16 @@
 
 Reader walks the nodes and collects Issues at `file:line:col`; it checks shapes (mappings,
 keys, texts), builds plain values (numbers are Decimal from their source text, never
-float), compiles `when` expressions, checks `because` templates and reads actions.
-Anchors and aliases are refused. Used by engine.core.rule_files.
+float), compiles `when` expressions, checks `because` templates and reads actions,
+checking each against the event's declared actions (name, parameters, their types and
+options) when those are given. Anchors and aliases are refused. Used by
+engine.core.rule_files and engine.core.rule_conditions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +20,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.core.expressions import Compiled, ExpressionError, compile_expression, did_you_mean
+from engine.core.facts import ActionDecl, ParamDecl
 from engine.core.records import Issue
 from engine.core.rule_records import PLACEHOLDER, Action, Schema
 
@@ -56,6 +59,7 @@ class _Values(SafeConstructor):
 _Values.add_constructor("tag:yaml.org,2002:int", _Values.construct_decimal_int)  # type: ignore[type-var]
 _Values.add_constructor("tag:yaml.org,2002:float", _Values.construct_decimal_float)  # type: ignore[type-var]
 
+NULL = "tag:yaml.org,2002:null"
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 
 
@@ -224,17 +228,20 @@ class Reader:
 
     # actions
 
-    def actions(self, node: Node, what: str) -> tuple[Action, ...] | None:
+    def actions(
+        self, node: Node, what: str, decls: Mapping[str, ActionDecl] | None = None
+    ) -> tuple[Action, ...] | None:
+        """A `then` list (names or {name: {params}}), checked against `decls` if given."""
         if not isinstance(node, SequenceNode):
             self.error(node, f"{what} must be a list of actions, e.g. [approve]")
             return None
-        result = [self.action(item) for item in node.value]
+        result = [self.action(item, decls) for item in node.value]
         return None if any(a is None for a in result) else tuple(a for a in result if a)
 
-    def action(self, node: Node) -> Action | None:
+    def action(self, node: Node, decls: Mapping[str, ActionDecl] | None = None) -> Action | None:
         if isinstance(node, ScalarNode):
             name = self.string(node, "an action name")
-            return Action(name, {}) if name else None
+            return self.checked_action(name, node, None, decls) if name else None
         items = self.items(node, "an action")
         if items is None:
             return None
@@ -242,10 +249,74 @@ class Reader:
             self.error(node, "an action is a name or a mapping with one key: {name: {params}}")
             return None
         name, key, params = items[0]
-        if isinstance(params, ScalarNode) and params.tag == "tag:yaml.org,2002:null":
-            return Action(name, {})
-        if not isinstance(params, MappingNode):
+        return self.checked_action(name, key, params, decls)
+
+    def checked_action(
+        self, name: str, at: Node, params: Node | None, decls: Mapping[str, ActionDecl] | None
+    ) -> Action | None:
+        """Read an action's parameters and check name, parameters and values against decls."""
+        if params is None or (isinstance(params, ScalarNode) and params.tag == NULL):
+            items: list[tuple[str, Node, Node]] = []
+        elif isinstance(params, MappingNode):
+            items = self.items(params, f"the parameters of '{name}'") or []
+        else:
             self.error(params, f"parameters of '{name}' must be a mapping")
             return None
-        return Action(name, self.value(params))
+        values = {key: self.value(value) for key, _, value in items}
+        if decls is None:
+            return Action(name, values)
+        before = len(self.issues)
+        decl = decls.get(name)
+        if decl is None:
+            known = sorted(decls)
+            hint = did_you_mean(name, known) or f" (actions: {', '.join(known)})"
+            self.error(at, f"unknown action '{name}'{hint}")
+            return None
+        for key, key_node, value_node in items:
+            self._check_param(decl, key, key_node, value_node, values[key])
+        for param in decl.params:
+            if param.required and param.name not in values:
+                self.error(at, f"action '{name}' needs the parameter '{param.name}'")
+        return Action(name, values) if len(self.issues) == before else None
 
+    def _check_param(
+        self, decl: ActionDecl, key: str, key_node: Node, node: Node, value: Any
+    ) -> None:
+        param = decl.param(key)
+        if param is None:
+            names = [p.name for p in decl.params]
+            if not names:
+                self.error(key_node, f"action '{decl.name}' takes no parameters")
+                return
+            hint = did_you_mean(key, names) or f" (parameters: {', '.join(names)})"
+            self.error(key_node, f"unknown parameter '{key}' of '{decl.name}'{hint}")
+            return
+        problem = param_problem(param, value)
+        if problem:
+            self.error(node, f"parameter '{key}' of '{decl.name}' {problem}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "none"}[value]
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def param_problem(param: ParamDecl, value: Any) -> str | None:
+    """Why `value` does not fit the parameter, or None."""
+    number = isinstance(value, Decimal) and value.is_finite()
+    if param.type == "select":
+        options = list(param.options)
+        if isinstance(value, str) and value in options:
+            return None
+        hint = did_you_mean(value, options) if isinstance(value, str) else ""
+        return f"must be one of {', '.join(options)}, got {_shown(value)}{hint}"
+    fits = {
+        "string": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+        "number": number,
+        "integer": number and value == value.to_integral_value(),
+    }.get(param.type, True)
+    wanted = {"string": "a text", "boolean": "true or false", "number": "a number",
+              "integer": "a whole number"}.get(param.type, param.type)
+    return None if fits else f"must be {wanted}, got {_shown(value)}"

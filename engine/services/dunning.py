@@ -3,77 +3,109 @@ one letter per customer; escalations become tasks for a role with an e-mail to i
 
 Exactly once: a reminder is a `dunning_notices` row unique per invoice and level, and
 its mail has an idempotency key, so a second run (or a second worker) sends nothing new.
+The plan is computed by the pure core (engine.core.dunning.plan), the same code that
+plans on files; `dry_run` returns it without changing anything.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from documents.render import WORDS
-from engine.core.dunning import History, Letter, Reminder, invoice_facts, letters
-from engine.core.records import OpenItem
-from engine.core.rules import Action, evaluate
+from engine.core.dunning import Claim, Escalation, History, Letter, plan, plan_json
 from engine.runtime import Runtime
 from engine.services.convert import info_rows, party_of
+from engine.services.holds import holding
 from engine.services.ledger import open_items
 from engine.services.publish import mail, render_document
 from engine.services.records import audit, record_decision
-from engine.store.models import Customer, DunningLetter, DunningNotice, Task
+from engine.services.tasks import open_task
+from engine.store.models import (
+    Allocation,
+    BankTransaction,
+    CreditNote,
+    Customer,
+    DunningLetter,
+    DunningNotice,
+    Task,
+)
 
 
-def run(rt: Runtime, today: date, dry_run: bool = False) -> dict[str, int]:
-    counts = {"letters": 0, "reminders": 0, "escalations": 0}
+def load_claims(session: Session, today: date) -> list[Claim]:
+    """Every open invoice after the latest matching, with its history and holds."""
+    on_hold, blocked = holding(session, today)
+    customers = {c.id: c for c in session.scalars(select(Customer))}
+    history = {row[0]: row[1:] for row in session.execute(
+        select(DunningNotice.invoice_id, func.max(DunningNotice.level),
+               func.max(DunningNotice.notice_date), func.min(DunningNotice.notice_date),
+               func.sum(DunningNotice.flat_fee)).group_by(DunningNotice.invoice_id))}
+    payments = dated_reductions(session)
+    escalated = set(session.scalars(select(Task.object_id).where(
+        Task.kind == "escalation", Task.object_type == "invoice")))
+    claims = []
+    for item in open_items(session):
+        customer = customers[item.customer_id]
+        level, last, first, flat = history.get(item.invoice_id, (0, None, None, 0))
+        claims.append(Claim(item, customer.number, customer.b2b, History(
+            level=level or 0, last_notice=last, escalated=item.invoice_id in escalated,
+            on_hold=item.invoice_id in on_hold or item.customer_id in blocked,
+            first_notice=first, flat_fee_charged=bool(flat)),
+            customer.country, bool(customer.vat_id),
+            tuple(payments.get(item.invoice_id, ()))))
+    return claims
+
+
+def dated_reductions(session: Session) -> dict[int, list[tuple[date, Decimal]]]:
+    """Per invoice, what reduced its principal and when: payments on their booking date,
+    credit notes on their issue date, anything else on the day it was booked."""
+    rows = session.execute(
+        select(Allocation.invoice_id, Allocation.amount, BankTransaction.booking_date,
+               CreditNote.issue_date, Allocation.created_at)
+        .outerjoin(BankTransaction, BankTransaction.id == Allocation.transaction_id)
+        .outerjoin(CreditNote, CreditNote.id == Allocation.credit_note_id)
+        .where(Allocation.active.is_(True)))
+    out: dict[int, list[tuple[date, Decimal]]] = {}
+    for invoice_id, amount, booked, credited, created in rows:
+        out.setdefault(invoice_id, []).append((booked or credited or created.date(), amount))
+    return out
+
+
+def run(rt: Runtime, today: date, dry_run: bool = False) -> dict[str, Any]:
+    """Decide and send today's reminders and escalations; with dry_run, only say what."""
     rule_set = rt.rule_set("dunning.run")
     with rt.db.unit_of_work() as session:
         if not rt.db.try_job_lock(session, "dunning"):
-            return counts
-        due: list[Reminder] = []
-        for item in open_items(session):
-            if item.due_date >= today:
-                continue
-            customer = session.get(Customer, item.customer_id)
-            assert customer is not None
-            history = _history(session, item.invoice_id, customer)
-            facts = {"invoice": invoice_facts(item, history, today),
-                     "customer": {"number": customer.number, "b2b": customer.b2b,
-                                  "country": customer.country,
-                                  "has_vat_id": bool(customer.vat_id)}}
-            decision = evaluate(rule_set, facts)
-            if decision.outcome in ("wait", "none") or dry_run:
-                continue
+            return {"letters": 0, "reminders": 0, "escalations": 0, "skipped": "locked"}
+        result = plan(rule_set, load_claims(session, today), today)
+        if dry_run:
+            return plan_json(result, today)
+        decision_ids = {}
+        for seen in result.considered:
+            if seen.decision.outcome in ("wait", "none"):
+                continue  # not stored: a daily "not yet" for every open invoice is noise
             row = record_decision(session, event="dunning.run", subject_type="invoice",
-                                  subject_id=item.invoice_id, decision=decision, facts=facts,
-                                  today=today)
-            for action in decision.effects:
-                if action.name == "remind":
-                    level = int(action.params.get("level", history.level + 1))
-                    if level > history.level:
-                        due.append(Reminder(item, level, Decimal(str(action.params.get(
-                            "fee", "0"))), decision.fired[0]))
-                elif action.name == "escalate":
-                    counts["escalations"] += _escalate(rt, session, item, customer, action,
-                                                       row.id, today)
-        for letter in letters(due):
-            counts["reminders"] += _send_letter(rt, session, letter, today)
-            counts["letters"] += 1
+                                  subject_id=seen.claim.item.invoice_id, decision=seen.decision,
+                                  facts=seen.facts, today=today)
+            decision_ids[seen.claim.item.invoice_id] = row.id
+        counts = {"letters": 0, "reminders": 0, "escalations": 0}
+        for letter in result.letters:
+            sent = _send_letter(rt, session, letter, today, decision_ids)
+            counts["reminders"] += sent
+            counts["letters"] += 1 if sent else 0
+        for escalation in result.escalations:
+            invoice_id = escalation.claim.item.invoice_id
+            counts["escalations"] += _escalate(rt, session, escalation,
+                                               decision_ids.get(invoice_id), today)
     return counts
 
 
-def _history(session: Session, invoice_id: int, customer: Customer) -> History:
-    level, last = session.execute(select(func.max(DunningNotice.level),
-                                         func.max(DunningNotice.notice_date))
-                                  .where(DunningNotice.invoice_id == invoice_id)).one()
-    escalated = session.scalar(select(Task.id).where(
-        Task.kind == "escalation", Task.object_type == "invoice", Task.object_id == invoice_id))
-    return History(level=level or 0, last_notice=last, escalated=escalated is not None,
-                   on_hold=customer.dunning_block)
-
-
-def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date) -> int:
+def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date,
+                 decision_ids: dict[int, int]) -> int:
     customer = session.get(Customer, letter.customer_id)
     assert customer is not None
     fresh = []
@@ -85,13 +117,18 @@ def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date) -> 
     if not fresh:
         return 0
     row = DunningLetter(customer_id=customer.id, letter_date=today, level=letter.level,
-                        total_open=letter.open_total, fees=letter.fee)
+                        total_open=letter.open_total, fees=letter.fee,
+                        interest=letter.interest, flat_fees=letter.flat_fees)
     session.add(row)
     session.flush()
     for r in fresh:
         session.add(DunningNotice(invoice_id=r.item.invoice_id, level=r.level, letter_id=row.id,
                                   notice_date=today, open_amount=r.item.open_amount,
-                                  fee=letter.fee if r is fresh[0] else Decimal("0")))
+                                  fee=letter.fee if r is fresh[0] else Decimal("0"),
+                                  interest=r.legal.interest, interest_rate=r.legal.rate,
+                                  interest_from=r.legal.since,
+                                  flat_fee=r.legal.flat_fee if r.legal.flat_fee_new else 0,
+                                  decision_id=decision_ids.get(r.item.invoice_id)))
     session.flush()  # the unique key (invoice, level) holds here, before anything is sent
     lang = customer.language
     t = WORDS[lang]
@@ -101,8 +138,9 @@ def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date) -> 
         "company": rt.config.company, "recipient": party_of(customer), "lang": lang,
         "title": title, "info": info_rows(t, ("date", today),
                                           ("customer_number", customer.number)),
-        "intro": _intro(lang, letter.level), "items": [r.item for r in letter.reminders],
-        "open_total": letter.open_total, "fee": letter.fee, "currency": "EUR",
+        "intro": _intro(lang, letter.level), "items": letter.reminders,
+        "open_total": letter.open_total, "fee": letter.fee, "interest": letter.interest,
+        "flat_fees": letter.flat_fees, "total_claim": letter.total_claim, "currency": "EUR",
         "closing": _closing(lang, today + timedelta(days=10))})
     row.pdf_sha256 = issued.sha256
     mail(session, key=f"reminder-{row.id}-{customer.number}-L{letter.level}", kind="reminder",
@@ -113,27 +151,17 @@ def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date) -> 
     return len(fresh)
 
 
-def _escalate(rt: Runtime, session: Session, item: OpenItem, customer: Customer, action: Action,
-              decision_id: int, today: date) -> int:
-    exists = session.scalar(select(Task.id).where(
-        Task.kind == "escalation", Task.object_type == "invoice", Task.object_id == item.invoice_id))
-    if exists is not None:
-        return 0
-    role = str(action.params.get("role", "finance"))
-    due = today + timedelta(days=int(action.params.get("due_in_days", 5)))
-    subject = (f"Escalation: {item.number} of {customer.name} ({customer.number}) is "
-               f"{(today - item.due_date).days} days overdue, {item.open_amount} EUR open")
-    task = Task(kind="escalation", role=role, subject=subject, object_type="invoice",
-                object_id=item.invoice_id, due_date=due, decision_id=decision_id)
-    session.add(task)
-    session.flush()
-    mail(session, key=f"escalation-{task.id}", kind="escalation",
-         recipient=rt.config.role_email(role), subject=subject,
-         body=f"{subject}.\n\nPlease decide by {due:%d.%m.%Y}: call the customer, agree a "
-              "payment plan, or hand the claim to collection.", files=[])
-    audit(session, "system:dunning", "escalation.created", "invoice", item.invoice_id,
-          role=role, task=task.id)
-    return 1
+def _escalate(rt: Runtime, session: Session, escalation: Escalation,
+              decision_id: int | None, today: date) -> int:
+    item = escalation.claim.item
+    subject = (f"Escalation: {item.number} of {item.customer_name} "
+               f"({escalation.claim.customer_number}) is {(today - item.due_date).days} days "
+               f"overdue, {item.open_amount} EUR open")
+    return open_task(rt, session, kind="escalation", role=escalation.role, subject=subject,
+                     body="Please decide: call the customer, agree a payment plan, or hand "
+                          "the claim to collection.",
+                     object_type="invoice", object_id=item.invoice_id,
+                     due=today + timedelta(days=escalation.due_in_days), decision_id=decision_id)
 
 
 def _intro(lang: str, level: int) -> list[str]:

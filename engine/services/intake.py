@@ -15,11 +15,11 @@ from pathlib import PurePath
 
 from sqlalchemy import select
 
-from documents.camt import read_camt
 from documents.extract import extract
 from documents.ocr import ocr_png
 from documents.pdftext import PdfError, read_pdf
 from documents.sniff import sniff
+from documents.statements import read_statement
 from engine.core.records import ParsedDocument
 from engine.runtime import Runtime
 from engine.services import orders, payments
@@ -138,8 +138,8 @@ def read(rt: Runtime, data: bytes, file_type: str, filename: str) -> ParsedDocum
         parsed = extract(pages, filename)
         return ParsedDocument(parsed.kind, parsed.source, parsed.fields, parsed.lines,
                               parsed.remittance, (), parsed.issues + tuple(issues))
-    if file_type in ("camt", "zip"):
-        statements, issues = read_camt(data, filename)
+    if file_type in ("camt", "zip", "mt940", "csv", "text"):
+        statements, issues = read_statement(data, filename)
         if statements:
             return ParsedDocument("bank_statement", filename, {}, (), (), statements,
                                   tuple(issues))

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.core.records import OpenItem
-from engine.services.convert import open_item_of
-from engine.store.models import Allocation, Invoice
+from engine.store.models import Allocation, Customer, Invoice
 
 ZERO = Decimal("0.00")
 
@@ -25,18 +24,24 @@ def allocated(session: Session, invoice_ids: list[int] | None = None) -> dict[in
 
 
 def open_items(session: Session, customer_id: int | None = None) -> list[OpenItem]:
-    """Invoices with something left to pay, oldest first."""
-    query = select(Invoice).where(Invoice.status == "open").order_by(Invoice.due_date, Invoice.id)
+    """Invoices with something left to pay, oldest due first: one query, set-based."""
+    paid = (select(Allocation.invoice_id, func.sum(Allocation.amount).label("paid"))
+            .where(Allocation.active.is_(True)).group_by(Allocation.invoice_id).subquery())
+    rest = Invoice.gross_amount - func.coalesce(paid.c.paid, 0)
+    query = (select(Invoice.id, Invoice.number, Invoice.customer_id, Customer.name,
+                    Customer.iban, Invoice.payment_reference, Invoice.gross_amount, rest,
+                    Invoice.issue_date, Invoice.due_date, Invoice.currency)
+             .join(Customer, Customer.id == Invoice.customer_id)
+             .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+             .where(Invoice.status == "open", rest > 0)
+             .order_by(Invoice.due_date, Invoice.id))
     if customer_id is not None:
         query = query.where(Invoice.customer_id == customer_id)
-    invoices = list(session.scalars(query))
-    paid = allocated(session, [i.id for i in invoices])
-    items = []
-    for inv in invoices:
-        rest = inv.gross_amount - paid.get(inv.id, ZERO)
-        if rest > ZERO:
-            items.append(open_item_of(inv, rest))
-    return items
+    return [OpenItem(invoice_id=row[0], number=row[1], customer_id=row[2], customer_name=row[3],
+                     customer_iban=row[4], reference=row[5], gross_amount=row[6],
+                     open_amount=Decimal(row[7]).quantize(ZERO), issue_date=row[8],
+                     due_date=row[9], currency=row[10])
+            for row in session.execute(query)]
 
 
 def customer_exposure(session: Session, customer_id: int, today: date) -> tuple[Decimal, Decimal]:

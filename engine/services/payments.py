@@ -28,11 +28,13 @@ from engine.store.models import (
 )
 
 
-def dedupe_key(account: str, entry: StatementEntry) -> str:
-    """Stable across overlapping statements: the same booking gives the same key."""
+def dedupe_key(account: str, entry: StatementEntry, occurrence: int = 0) -> str:
+    """Stable across overlapping statements: the same booking gives the same key. Identical
+    bookings within one statement (same day, amount and text, no bank reference) are told
+    apart by their occurrence, which an overlapping statement repeats in the same order."""
     parts = [account, entry.booking_date.isoformat(), str(entry.amount), entry.currency,
              entry.bank_reference or entry.end_to_end_id, entry.counterparty_iban,
-             entry.reference, entry.remittance_info]
+             entry.reference, entry.remittance_info, str(occurrence)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -46,8 +48,11 @@ def import_statements(session: Session, parsed: ParsedDocument, doc: Document) -
         session.add(row)
         session.flush()
         new = 0
+        seen: dict[str, int] = {}
         for entry in st.entries:
-            key = dedupe_key(st.account, entry)
+            first = dedupe_key(st.account, entry)
+            seen[first] = seen.get(first, -1) + 1
+            key = dedupe_key(st.account, entry, seen[first])
             if session.scalar(select(BankTransaction.id).where(BankTransaction.dedupe_key == key)):
                 continue
             session.add(BankTransaction(

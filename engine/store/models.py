@@ -81,7 +81,6 @@ class Customer(Stamped, Base):
     collective_invoice: Mapped[bool] = mapped_column(Boolean, default=False)
     sepa_mandate_id: Mapped[str | None] = mapped_column(String(35))
     sepa_mandate_date: Mapped[date | None] = mapped_column(Date)
-    dunning_block: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Product(Stamped, Base):
@@ -361,6 +360,8 @@ class DunningLetter(Stamped, Base):
     level: Mapped[int] = mapped_column(Integer)
     total_open: Mapped[Decimal] = mapped_column(Money)
     fees: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    interest: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    flat_fees: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -376,7 +377,28 @@ class DunningNotice(Stamped, Base):
     notice_date: Mapped[date] = mapped_column(Date)
     open_amount: Mapped[Decimal] = mapped_column(Money)
     fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # claimed by law, as their own items: the invoice itself never changes
+    interest: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    interest_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    interest_from: Mapped[date | None] = mapped_column(Date)
+    flat_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+
+
+class Hold(Stamped, Base):
+    """Stops dunning: a dispute (with a reason), a promise to pay until a date (pauses), or
+    a customer's dunning block. Who placed it and who released it, and when."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # dispute promise block
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    until: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(254))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime)
+    released_by: Mapped[str | None] = mapped_column(String(254))
 
 
 class Task(Stamped, Base):
@@ -385,7 +407,7 @@ class Task(Stamped, Base):
     __tablename__ = "tasks"
     __table_args__ = (UniqueConstraint("kind", "object_type", "object_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))  # escalation
+    kind: Mapped[str] = mapped_column(String(30))  # escalation reescalation approval_overdue review_overdue no_statement
     role: Mapped[str] = mapped_column(String(30))
     subject: Mapped[str] = mapped_column(String(300))
     object_type: Mapped[str] = mapped_column(String(40))
@@ -414,13 +436,18 @@ class DecisionRow(Stamped, Base):
 
 
 class RuleSetVersion(Base):
+    """Every activation of a rule set: who, when, sha256, the text and the diff. The chain
+    uses only the row marked active for each event; rollback activates an earlier row."""
+
     __tablename__ = "rule_set_versions"
-    __table_args__ = (UniqueConstraint("name", "sha256"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(60), index=True)
+    event: Mapped[str] = mapped_column(String(40))
     version: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(300))
     content: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     activated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     activated_by: Mapped[str] = mapped_column(String(254))
     diff: Mapped[str] = mapped_column(Text, default="")

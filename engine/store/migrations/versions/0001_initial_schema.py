@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:30:08.438492
+Create Date: 2026-11-26 15:08:28.619564
 """
 import sqlalchemy as sa
 from alembic import op
@@ -51,7 +51,6 @@ def upgrade() -> None:
     sa.Column('collective_invoice', sa.Boolean(), nullable=False),
     sa.Column('sepa_mandate_id', sa.String(length=35), nullable=True),
     sa.Column('sepa_mandate_date', sa.Date(), nullable=True),
-    sa.Column('dunning_block', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('number')
@@ -142,15 +141,21 @@ def upgrade() -> None:
     op.create_table('rule_set_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('event', sa.String(length=40), nullable=False),
     sa.Column('version', sa.String(length=40), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=300), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('activated_at', sa.DateTime(), nullable=False),
     sa.Column('activated_by', sa.String(length=254), nullable=False),
     sa.Column('diff', sa.Text(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name', 'sha256')
+    sa.PrimaryKeyConstraint('id')
     )
+    with op.batch_alter_table('rule_set_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rule_set_versions_active'), ['active'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rule_set_versions_name'), ['name'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -193,6 +198,8 @@ def upgrade() -> None:
     sa.Column('level', sa.Integer(), nullable=False),
     sa.Column('total_open', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('fees', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('interest', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('flat_fees', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
@@ -450,6 +457,10 @@ def upgrade() -> None:
     sa.Column('notice_date', sa.Date(), nullable=False),
     sa.Column('open_amount', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('fee', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('interest', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('interest_rate', sa.Numeric(precision=5, scale=2), nullable=False),
+    sa.Column('interest_from', sa.Date(), nullable=True),
+    sa.Column('flat_fee', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('decision_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['decision_id'], ['decisions.id'], ),
@@ -460,6 +471,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('dunning_notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dunning_notices_invoice_id'), ['invoice_id'], unique=False)
+
+    op.create_table('holds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('invoice_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('until', sa.Date(), nullable=True),
+    sa.Column('created_by', sa.String(length=254), nullable=False),
+    sa.Column('released_at', sa.DateTime(), nullable=True),
+    sa.Column('released_by', sa.String(length=254), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('holds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_holds_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_holds_invoice_id'), ['invoice_id'], unique=False)
 
     op.create_table('allocations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -548,6 +578,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_allocations_invoice_id'))
 
     op.drop_table('allocations')
+    with op.batch_alter_table('holds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_holds_invoice_id'))
+        batch_op.drop_index(batch_op.f('ix_holds_customer_id'))
+
+    op.drop_table('holds')
     with op.batch_alter_table('dunning_notices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dunning_notices_invoice_id'))
 
@@ -610,6 +645,10 @@ def downgrade() -> None:
     op.drop_table('document_arrivals')
     op.drop_table('bank_statements')
     op.drop_table('users')
+    with op.batch_alter_table('rule_set_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rule_set_versions_name'))
+        batch_op.drop_index(batch_op.f('ix_rule_set_versions_active'))
+
     op.drop_table('rule_set_versions')
     op.drop_table('products')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
