@@ -75,15 +75,17 @@ def test_dunning_plan_on_files(tmp_path: Path) -> None:
     assert [i["invoice_number"] for i in business["invoices"]] == ["RE-2026-00001"]
     # 16.09.–22.09. = 7 days at 1.27 + 9 = 10.27 %: 1190 × 0.1027 × 7 / 365 = 2.3438 → 2.34
     assert business["invoices"][0]["interest"] == "2.34"
-    assert business["flat_fee"] == "40.00" and business["total_claim"] == "1232.34"
+    assert business["flat_fee"] == "0.00" and business["total_claim"] == "1192.34"
     consumer = letters["K-2"]  # level 1 sent 01.09., 21 days ago: level 2
-    assert consumer["level"] == 2 and consumer["flat_fee"] == "0.00"
+    assert consumer["level"] == 2 and consumer["flat_fee"] == "0.00"  # consumers owe none
+    assert consumer["fee"] == "2.50" and consumer["rule"] == "level-2-consumer"
     # consumer: base + 5 = 6.27 %. Due Saturday 15.08.2026: § 193 BGB moves the last day
     # to Monday 17.08., so interest runs from 18.08.: 100.00 until the payment day 25.08.
     # (8 days), then 60.00 from 26.08. to 22.09. (28 days):
     # 100 × 0.0627 × 8/365 = 0.13742; 60 × 0.0627 × 28/365 = 0.28859; sum 0.42601 → 0.43
     assert consumer["invoices"][0]["interest"] == "0.43"
     assert consumer["invoices"][0]["interest_from"] == "2026-08-18"
+    assert consumer["total_claim"] == "62.93"  # 60.00 + 0.43 interest + 2.50 fee
     assert consumer["invoices"][0]["interest_rate"] == "6.27"
 
 

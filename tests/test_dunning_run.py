@@ -65,8 +65,13 @@ def test_levels_letters_and_exactly_once(runtime: Runtime) -> None:
     with runtime.db.unit_of_work() as s:
         levels = sorted(s.scalars(select(DunningNotice.level)))
         assert levels == [1, 1, 1, 1, 2, 2, 2, 2]
-        fees = sorted(s.scalars(select(DunningLetter.fees)))
-        assert fees == [D("0.00"), D("0.00"), D("5.00"), D("5.00")]
+        # businesses pay no reminder fee; from the second letter on, the €40 flat fee
+        # (§ 288 (5) BGB) is claimed once per invoice: two invoices per letter
+        letters = s.execute(select(DunningLetter.level, DunningLetter.fees,
+                                   DunningLetter.flat_fees).order_by(DunningLetter.id)).all()
+        assert letters == [(1, D("0.00"), D("0.00"))] * 2 + [(2, D("0.00"), D("80.00"))] * 2
+        flat = s.scalars(select(DunningNotice.flat_fee).where(DunningNotice.level == 2)).all()
+        assert flat == [D("40.00")] * 4
     assert count(runtime, OutboxMessage) == 4  # one letter per customer and run
 
 
@@ -75,15 +80,15 @@ def test_the_dry_run_changes_nothing(runtime: Runtime) -> None:
     plan = dunning.run(runtime, DUE + timedelta(days=8), dry_run=True)
     # In default from the day after the due date: 16.09. to 23.09. are 8 days; base rate
     # 1.27 % + 9 points (business) = 10.27 %; 119.00 × 10.27 % × 8 / 365 = 0.2679 → 0.27.
-    # The €40 flat fee (§ 288 (5) BGB) is owed by a business in default.
+    # The shipped rules claim no flat fee in the friendly first reminder.
     assert plan["letters"] == [{
         "customer_number": "K-1", "level": 1, "rule": "level-1", "fee": "0",
-        "flat_fee": "40.00",
+        "flat_fee": "0.00",
         "invoices": [{"invoice_number": "RE-2026-10001", "open_amount": "119.00",
                       "days_overdue": 8, "level": 1, "rule": "level-1", "interest": "0.27",
                       "interest_rate": "10.27", "interest_from": "2026-09-16",
-                      "flat_fee": "40.00"}],
-        "total_claim": "159.27"}]
+                      "flat_fee": "0.00"}],
+        "total_claim": "119.27"}]
     assert plan["rate_table_ends"] is True  # no published base rate after 1 July 2026 yet
     assert count(runtime, DunningNotice) == 0 and count(runtime, OutboxMessage) == 0
 

@@ -47,9 +47,15 @@ def _numeric(name: str, label: str) -> dict[str, Any]:
 class DunningActions(BaseActions):  # type: ignore[misc]
     """dunning.run's actions, declared the way business-rules wants them."""
 
-    @rule_action(label="Send a reminder",  # type: ignore[untyped-decorator]
-                 params=[_numeric("level", "Reminder level"), _numeric("fee", "Reminder fee")])
-    def remind(self, level: Any, fee: Any = None) -> None: ...
+    @rule_action(label="Send a reminder", params=[  # type: ignore[untyped-decorator]
+        _numeric("level", "Reminder level"), _numeric("fee", "Reminder fee"),
+        {"name": "interest", "label": "Claim default interest (§ 288 BGB; default yes)",
+         "fieldType": FIELD_SELECT, "options": [True, False]},
+        {"name": "flat_fee",
+         "label": "Claim the €40 flat fee from businesses (§ 288 (5) BGB; default yes)",
+         "fieldType": FIELD_SELECT, "options": [True, False]}])
+    def remind(self, level: Any, fee: Any = None, interest: Any = True,
+               flat_fee: Any = True) -> None: ...
 
     @rule_action(label="Escalate to a person", params=[  # type: ignore[untyped-decorator]
         {"name": "role", "label": "Role", "fieldType": FIELD_SELECT, "options": list(ROLES)},

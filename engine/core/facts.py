@@ -208,7 +208,10 @@ ACTIONS: dict[str, dict[str, ActionDecl]] = {
         ActionDecl("remind", "Send a reminder", (
             ParamDecl("level", "integer", "Reminder level", required=True),
             ParamDecl("fee", "number", "Reminder fee"),
-        )),
+            ParamDecl("interest", "boolean", "Claim default interest (§ 288 BGB; default yes)"),
+            ParamDecl("flat_fee", "boolean",
+                      "Claim the €40 flat fee from businesses (§ 288 (5) BGB; default yes)"),
+        ), "Interest and the flat fee follow the law; the fee is the company's own."),
         ActionDecl("escalate", "Escalate to a person", (
             ParamDecl("role", "select", "Role", options=ROLES),
             ParamDecl("due_in_days", "integer", "Due in days"),

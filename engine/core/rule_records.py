@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -53,7 +53,12 @@ class RuleTest:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """A checked rule set; `rules` are in evaluation order, `source` names the file."""
+    """A checked rule set; `rules` are in evaluation order, `source` names the file.
+
+    `plan` is the rule set compiled to generated code (engine.core.rule_codegen), made
+    once when the rule set is built; None when it could not be made, and evaluation then
+    uses the closures alone. It takes no part in equality.
+    """
 
     name: str
     version: str
@@ -63,6 +68,12 @@ class RuleSet:
     tests: tuple[RuleTest, ...]
     sha256: str
     source: str
+    plan: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from engine.core.rule_codegen import plan_for  # it needs these records
+
+        object.__setattr__(self, "plan", plan_for(self))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ This is the public module: it holds evaluation and the value helpers and re-expo
 records (engine.core.rule_records) and load_rule_set (engine.core.rule_files), which
 reads a rule file with positions. A rule set's rules are in evaluation order: priority
 descending, then file order.
+
+evaluate runs the code generated for the rule set at load (engine.core.rule_codegen) and
+falls back to evaluate_reference, the rules' closures, for whatever that code does not
+decide itself; decide is the same without building the Decision's trace.
 """
 
 from __future__ import annotations
@@ -51,7 +55,9 @@ __all__ = [
     "RuleTest",
     "Schema",
     "TraceStep",
+    "decide",
     "evaluate",
+    "evaluate_reference",
     "format_action",
     "format_value",
     "json_safe",
@@ -117,7 +123,37 @@ def _message(rule: Rule, facts: Mapping[str, Any]) -> str:
 
 
 def evaluate(rule_set: RuleSet, facts: Mapping[str, Any]) -> Decision:
-    """Apply the rule set to the facts under its hit policy; pure."""
+    """Apply the rule set to the facts under its hit policy; pure.
+
+    Runs the rule set's generated code (engine.core.rule_codegen); whatever that cannot
+    decide (missing facts, errors, facts that are not plain dicts) goes to
+    evaluate_reference, so results and errors are exactly those of the closures.
+    """
+    plan = rule_set.plan
+    if plan is not None:
+        decision: Decision | None = plan.evaluate(facts)
+        if decision is not None:
+            return decision
+    return evaluate_reference(rule_set, facts)
+
+
+def decide(rule_set: RuleSet, facts: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """(outcome, fired rule ids) of evaluate(rule_set, facts), without building the trace.
+
+    Raises as evaluate does (EvaluationError, RuleConflict under `unique`).
+    """
+    plan = rule_set.plan
+    if plan is not None:
+        hits = plan.run(facts)
+        if hits is not None:
+            result = plan.result(hits)
+            return result.outcome, result.fired
+    decision = evaluate_reference(rule_set, facts)
+    return decision.outcome, decision.fired
+
+
+def evaluate_reference(rule_set: RuleSet, facts: Mapping[str, Any]) -> Decision:
+    """evaluate() with the rules' closures alone: the reference the generated code follows."""
     trace: list[TraceStep] = []
     fired: list[Rule] = []
     for rule in rule_set.rules:
