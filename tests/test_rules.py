@@ -414,3 +414,22 @@ def test_the_shipped_rule_files_load_and_pass_their_tests() -> None:
         rule_set, issues = load_rule_set(path.read_text("utf-8"), str(path))
         assert issues == [] and rule_set is not None, [str(i) for i in issues]
         assert run_tests(rule_set) == []
+
+
+SHIPPED_APPROVAL = (Path(__file__).resolve().parents[1] / "rules" / "approval.yaml").read_text()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (SHIPPED_APPROVAL + "\nextra: " + "[" * 5000 + "]" * 5000 + "\n",
+     "rules/x.yaml:1:1: nested too deeply to read"),
+    (SHIPPED_APPROVAL + "\n# " + "x" * 1_000_001 + "\n",
+     "a rule file may have at most 1,000,000"),
+    (SHIPPED_APPROVAL.replace("order.net_amount > 10000", "not " * 2400 + "order.from_quote"),
+     "expression is too deeply nested"),
+    (SHIPPED_APPROVAL.replace("order.net_amount > 10000",
+                              "(" * 3000 + "order.net_amount" + ")" * 3000 + " > 1"),
+     "too many nested parentheses"),
+])
+def test_hostile_files_get_a_clear_error(text: str, message: str) -> None:
+    rule_set, issues = load_rule_set(text, "rules/x.yaml")
+    assert rule_set is None and message in str(issues[0])

@@ -42,6 +42,9 @@ Schemas = Mapping[str, EventSchema | Schema]
 Actions = Mapping[str, ActionDecl] | None
 
 
+MAX_FILE_CHARS = 1_000_000
+
+
 def load_rule_set(
     text: str, source: str, schemas: Schemas = EVENTS
 ) -> tuple[RuleSet | None, list[Issue]]:
@@ -51,12 +54,19 @@ def load_rule_set(
     holds the declarations of engine.core.facts) or to a plain mapping of facts, in
     which case actions are not checked.
     """
+    if len(text) > MAX_FILE_CHARS:
+        return None, [Issue(f"{source}:1:1", f"the file has {len(text):,} characters; a rule "
+                            f"file may have at most {MAX_FILE_CHARS:,}")]
     reader = Reader(text, source)
-    root = reader.compose()
-    if root is None:
-        return None, reader.issues
-    events = {e: s if isinstance(s, EventSchema) else EventSchema(s) for e, s in schemas.items()}
-    rule_set = _read_rule_set(reader, root, events, text)
+    try:
+        root = reader.compose()
+        if root is None:
+            return None, reader.issues
+        events = {e: s if isinstance(s, EventSchema) else EventSchema(s)
+                  for e, s in schemas.items()}
+        rule_set = _read_rule_set(reader, root, events, text)
+    except (RecursionError, MemoryError):
+        return None, [*reader.issues, Issue(f"{source}:1:1", "nested too deeply to read")]
     if reader.issues or rule_set is None:
         return None, reader.issues
     return rule_set, []

@@ -4,7 +4,7 @@ Credit notes correct an issued invoice, which itself never changes."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -49,6 +49,8 @@ def delivery_facts(delivery: Delivery) -> dict[str, dict[str, object]]:
 
 
 def invoice_deliveries(rt: Runtime, today: date) -> int:
+    """Invoice posted deliveries as the rules decide; on the last day of a month, one
+    collective invoice per customer for the deliveries the rules deferred."""
     count = 0
     rule_set = rt.rule_set("delivery.posted")
     with rt.db.unit_of_work() as session:
@@ -68,10 +70,25 @@ def invoice_deliveries(rt: Runtime, today: date) -> int:
             terms = Terms(int(action.params.get("payment_days", customer.payment_terms_days)),
                           _decimal(action.params.get("cash_discount_percent")),
                           _int(action.params.get("cash_discount_days")))
-            invoice = _issue(rt, session, delivery, terms, today)
+            invoice = _issue(rt, session, [delivery], terms, today)
             invoice.decision_id = row.id
             count += 1
+        if (today + timedelta(days=1)).month != today.month:
+            count += _collective(rt, session, today)
     return count
+
+
+def _collective(rt: Runtime, session: Session, today: date) -> int:
+    deferred = session.scalars(select(Delivery).where(
+        Delivery.status == "deferred", Delivery.delivery_date <= today)
+        .order_by(Delivery.id).with_for_update(skip_locked=True))
+    by_customer: dict[int, list[Delivery]] = {}
+    for delivery in deferred:
+        by_customer.setdefault(delivery.order.customer_id, []).append(delivery)
+    for deliveries in by_customer.values():
+        customer = deliveries[0].order.customer
+        _issue(rt, session, deliveries, Terms(customer.payment_terms_days), today)
+    return len(by_customer)
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -82,22 +99,29 @@ def _int(value: object) -> int | None:
     return None if value in (None, 0, "") else int(str(value))
 
 
-def _issue(rt: Runtime, session: Session, delivery: Delivery, terms: Terms,
+def _issue(rt: Runtime, session: Session, deliveries: list[Delivery], terms: Terms,
            today: date) -> Invoice:
-    order, customer = delivery.order, delivery.order.customer
+    """One invoice for one delivery, or a collective one for several of one customer."""
+    first = deliveries[0]
+    order, customer = first.order, first.order.customer
     number = next_number(session, rt.config["invoicing.series"], today.year)
+    shipped = [(d.number, dl) for d in deliveries
+               for dl in sorted(d.lines, key=lambda x: x.order_line.position)]
     lines = [DocumentLine(i, dl.order_line.sku, dl.order_line.description, dl.quantity,
-                          dl.order_line.unit, dl.order_line.unit_price, dl.order_line.vat_rate)
-             for i, dl in enumerate(sorted(delivery.lines, key=lambda d: d.order_line.position),
-                                    start=1)]
+                          dl.order_line.unit, dl.order_line.unit_price, dl.order_line.vat_rate,
+                          note="" if len(deliveries) == 1 else note)
+             for i, (note, dl) in enumerate(shipped, start=1)]
+    delivered = max(d.delivery_date for d in deliveries)
+    references = ", ".join(dict.fromkeys(d.order.customer_reference for d in deliveries))
     doc = build_invoice(number=number, type_code="380", issue_date=today,
-                        delivery_date=delivery.delivery_date, seller=rt.config.company,
+                        delivery_date=delivered, seller=rt.config.company,
                         buyer=party_of(customer), lines=lines, terms=terms,
                         currency=order.currency, language=customer.language,
-                        order_reference=order.customer_reference)
+                        order_reference=references)
     pdf, xml = _files(rt, doc, "invoices")
-    invoice = Invoice(number=number, customer_id=customer.id, order_id=order.id,
-                      issue_date=today, delivery_date=delivery.delivery_date,
+    invoice = Invoice(number=number, customer_id=customer.id,
+                      order_id=order.id if len(deliveries) == 1 else None,
+                      issue_date=today, delivery_date=delivered,
                       due_date=doc.due_date, payment_reference=doc.payment_reference,
                       cash_discount_percent=terms.discount_percent,
                       cash_discount_days=terms.discount_days, currency=order.currency,
@@ -106,19 +130,19 @@ def _issue(rt: Runtime, session: Session, delivery: Delivery, terms: Terms,
                       xml_sha256=xml.sha256)
     session.add(invoice)
     session.flush()
-    for line, dl in zip(lines, sorted(delivery.lines, key=lambda d: d.order_line.position),
-                        strict=True):
+    for line, (_, dl) in zip(lines, shipped, strict=True):
         session.add(InvoiceLine(invoice_id=invoice.id, position=line.position, sku=line.sku,
                                 description=line.description, quantity=line.quantity,
                                 unit=line.unit, unit_price=line.unit_price,
                                 vat_rate=line.vat_rate, delivery_line_id=dl.id))
-    delivery.invoice_id, delivery.status = invoice.id, "invoiced"
+    for delivery in deliveries:
+        delivery.invoice_id, delivery.status = invoice.id, "invoiced"
     t = WORDS[customer.language]
     mail(session, key=f"invoice-{number}", kind="invoice", recipient=customer.email,
          subject=f"{t['invoice']} {number}", body=greeting(customer.language, t["invoice"], number),
          files=[pdf, xml])
     audit(session, "system:invoicing", "invoice.issued", "invoice", invoice.id, number=number,
-          gross=doc.totals.gross, delivery=delivery.number)
+          gross=doc.totals.gross, deliveries=[d.number for d in deliveries])
     return invoice
 
 
