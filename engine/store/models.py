@@ -471,6 +471,20 @@ class OutboxMessage(Stamped, Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
+class ArchiveEntry(Base):
+    """Every issued file, hash-chained (GoBD): each entry's chain hash covers the previous
+    one, so changing or removing any archived document afterwards is detectable."""
+
+    __tablename__ = "archive"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    archived_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Blob(Base):
     """Originals and issued files when the blob store is the database (at scale)."""
 
