@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from engine.core.default import default_start
 from engine.core.interest import default_rate, flat_fee, interest
+from engine.core.money import round_money
 from engine.core.records import OpenItem
 from engine.core.rules import Action, Decision, RuleSet, evaluate
 
@@ -62,16 +64,34 @@ def legal_default(claim: Claim, today: date) -> Default:
     or after the first reminder; interest on the principal as it was reduced by payments;
     the €40 flat fee once per claim against businesses."""
     item, history = claim.item, claim.history
-    since = default_start(item.due_date, item.issue_date, claim.b2b, True, history.first_notice)
+    since = _default_since(item.due_date, item.issue_date, claim.b2b, history.first_notice)
     if since is None or since > today:
         return Default(None, ZERO, ZERO, ZERO)
-    paid = sum((amount for _, amount in claim.payments), ZERO)
-    events = [(item.due_date, item.open_amount + paid)]
-    events += [(day, -amount) for day, amount in claim.payments]
-    result = interest(events, since, today, claim.b2b)
+    if claim.payments:
+        paid = sum((amount for _, amount in claim.payments), ZERO)
+        events = [(item.due_date, item.open_amount + paid)]
+        events += [(day, -amount) for day, amount in claim.payments]
+        result = interest(events, since, today, claim.b2b)
+        total, beyond = result.total, result.beyond_table
+    else:  # interest is linear in a constant principal: one factor per (since, today)
+        factor, beyond = _per_unit(since, today, claim.b2b)
+        total = round_money(item.open_amount * factor)
     fee = flat_fee(claim.b2b, True)
-    return Default(since, result.total, default_rate(today, claim.b2b), fee,
-                   result.beyond_table, fee > 0 and not history.flat_fee_charged)
+    return Default(since, total, default_rate(today, claim.b2b), fee, beyond,
+                   fee > 0 and not history.flat_fee_charged)
+
+
+@lru_cache(maxsize=8192)
+def _default_since(due: date, issued: date, b2b: bool, first_notice: date | None) -> date | None:
+    """Our invoices tell consumers about the 30-day rule, so the notice counts as given."""
+    return default_start(due, issued, b2b, True, first_notice)
+
+
+@lru_cache(maxsize=8192)
+def _per_unit(since: date, today: date, b2b: bool) -> tuple[Decimal, bool]:
+    """The exact interest on 1 EUR from `since` to `today` (rates and days as the law says)."""
+    result = interest([(since - timedelta(days=1), Decimal(1))], since, today, b2b)
+    return result.exact, result.beyond_table
 
 
 def invoice_facts(item: OpenItem, history: History, today: date) -> dict[str, object]:
