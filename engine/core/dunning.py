@@ -5,7 +5,7 @@ the database and for files. Pure: `today` is an argument."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -59,15 +59,18 @@ class Default:
     flat_fee_new: bool = False  # this letter is the first to claim it
 
 
-def legal_default(claim: Claim, today: date) -> Default:
+def legal_default(claim: Claim, today: date, *, claim_interest: bool = True,
+                  claim_flat_fee: bool = True) -> Default:
     """Default from the day after the due date (the invoice's terms fix it by the calendar)
     or after the first reminder; interest on the principal as it was reduced by payments;
-    the €40 flat fee once per claim against businesses."""
+    the €40 flat fee once per claim against businesses. A rule may waive either claim."""
     item, history = claim.item, claim.history
     since = _default_since(item.due_date, item.issue_date, claim.b2b, history.first_notice)
     if since is None or since > today:
         return Default(None, ZERO, ZERO, ZERO)
-    if claim.payments:
+    if not claim_interest:
+        total, beyond = ZERO, False
+    elif claim.payments:
         paid = sum((amount for _, amount in claim.payments), ZERO)
         events = [(item.due_date, item.open_amount + paid)]
         events += [(day, -amount) for day, amount in claim.payments]
@@ -76,9 +79,19 @@ def legal_default(claim: Claim, today: date) -> Default:
     else:  # interest is linear in a constant principal: one factor per (since, today)
         factor, beyond = _per_unit(since, today, claim.b2b)
         total = round_money(item.open_amount * factor)
-    fee = flat_fee(claim.b2b, True)
-    return Default(since, total, default_rate(today, claim.b2b), fee, beyond,
+    fee = _flat_fee(claim.b2b) if claim_flat_fee else ZERO
+    return Default(since, total, _rate(today, claim.b2b), fee, beyond,
                    fee > 0 and not history.flat_fee_charged)
+
+
+@lru_cache(maxsize=16)
+def _flat_fee(b2b: bool) -> Decimal:
+    return flat_fee(b2b, True)
+
+
+@lru_cache(maxsize=1024)
+def _rate(today: date, b2b: bool) -> Decimal:
+    return default_rate(today, b2b)
 
 
 @lru_cache(maxsize=8192)
@@ -209,11 +222,8 @@ def _reminder(claim: Claim, action: Action, rule_id: str, today: date) -> Remind
     level = int(action.params.get("level", claim.history.level + 1))
     if level <= claim.history.level:
         return None  # never the same level twice
-    legal = legal_default(claim, today)
-    if not action.params.get("interest", True):
-        legal = replace(legal, interest=ZERO)
-    if not action.params.get("flat_fee", True):
-        legal = replace(legal, flat_fee=ZERO, flat_fee_new=False)
+    legal = legal_default(claim, today, claim_interest=bool(action.params.get("interest", True)),
+                          claim_flat_fee=bool(action.params.get("flat_fee", True)))
     return Reminder(claim.item, level, Decimal(str(action.params.get("fee", "0"))), rule_id,
                     legal)
 
