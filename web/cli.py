@@ -14,6 +14,7 @@ import click
 from engine.jobs import JOBS, run_job
 from engine.rulebook import RulesError, activate_folder
 from engine.store.db import upgrade
+from web.cli_archive import archive
 from web.cli_common import State, date_option
 from web.cli_files import dunning, import_group, match, parse
 from web.cli_rules import rules
@@ -193,6 +194,7 @@ main.add_command(parse)
 main.add_command(import_group)
 main.add_command(match)
 main.add_command(dunning)
+main.add_command(archive)
 
 if __name__ == "__main__":
     main()

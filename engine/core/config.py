@@ -219,6 +219,11 @@ def parse_config(text: str, source: str, base_dir: Path,
             issues.append(Issue(where, f"{key} must be {allowed}, not {value!r}"))
             continue
         values[key] = Decimal(str(value)) if isinstance(default, Decimal) else value
+    url = str(values.get("database.url", ""))
+    if values.get("storage.blobs") == "database" and url.startswith("sqlite"):
+        line = found.get("storage.blobs", (None, 0))[1]
+        issues.append(Issue(f"{source}:{line or 1}", "storage.blobs: database needs PostgreSQL "
+                            "(many machines, one database); with SQLite use files"))
     if issues:
         return None, issues
     company = Party(

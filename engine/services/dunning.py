@@ -141,7 +141,7 @@ def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date,
         "intro": _intro(lang, letter.level), "items": letter.reminders,
         "open_total": letter.open_total, "fee": letter.fee, "interest": letter.interest,
         "flat_fees": letter.flat_fees, "total_claim": letter.total_claim, "currency": "EUR",
-        "closing": _closing(lang, today + timedelta(days=10))})
+        "closing": _closing(lang, today + timedelta(days=10))}, session=session)
     row.pdf_sha256 = issued.sha256
     mail(session, key=f"reminder-{row.id}-{customer.number}-L{letter.level}", kind="reminder",
          recipient=customer.email, subject=f"{title} – {customer.name}",

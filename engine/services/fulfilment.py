@@ -84,7 +84,7 @@ def _note(rt: Runtime, session: Session, order: Order, delivery: Delivery,
                           ("customer_number", customer.number), ("order", order.number),
                           ("your_order", order.customer_reference)),
         "intro": "", "lines": lines, "show_prices": False, "totals": None,
-        "currency": order.currency, "notes": []})
+        "currency": order.currency, "notes": []}, session=session)
     delivery.note_sha256 = issued.sha256
     mail(session, key=f"delivery-note-{delivery.number}", kind="delivery_note",
          recipient=customer.email, subject=f"{t['delivery_note']} {delivery.number}",

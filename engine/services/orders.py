@@ -210,7 +210,8 @@ def confirm_approved(rt: Runtime, today: date) -> int:
                 "currency": order.currency,
                 "notes": [f"Zahlungsbedingungen: {customer.payment_terms_days} Tage netto."
                           if lang == "de" else
-                          f"Payment terms: {customer.payment_terms_days} days net."]})
+                          f"Payment terms: {customer.payment_terms_days} days net."]},
+                session=session)
             mail(session, key=f"confirmation-{order.number}", kind="confirmation",
                  recipient=customer.email, subject=f"{t['confirmation']} {order.number}",
                  body=greeting(lang, t["confirmation"], order.number), files=[issued])

@@ -1,5 +1,5 @@
-"""Issuing a document: render it, store it by sha256, keep a copy under out/<kind>/, and
-queue the mail that carries it."""
+"""Issuing a document: render it, store it by sha256, archive it in the hash chain, keep a
+copy under out/<kind>/, and queue the mail that carries it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from documents.render import render_pdf
 from engine.runtime import Runtime
+from engine.services.archive import archive_file
 from engine.services.outbox import enqueue
 
 KINDS = ("quotes", "confirmations", "delivery_notes", "invoices", "credit_notes", "reminders")
@@ -26,20 +27,30 @@ class Issued:
         return {"filename": self.filename, "sha256": self.sha256, "type": self.type}
 
 
-def store_file(rt: Runtime, kind: str, filename: str, data: bytes, mime: str) -> Issued:
+def store_file(rt: Runtime, kind: str, filename: str, data: bytes, mime: str, *,
+               session: Session | None = None) -> Issued:
+    """Store an issued file by sha256 (the archive copy) and under out/<kind>/.
+
+    Given the caller's `session`, the file is also appended to the archive chain in that
+    transaction (GoBD): a rollback removes the entry together with the document's row.
+    """
     assert kind in KINDS, kind
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     digest = rt.blobs.put(data)
     folder = rt.out_dir / kind
     folder.mkdir(parents=True, exist_ok=True)
     (folder / safe).write_bytes(data)
+    if session is not None:
+        archive_file(session, kind, safe, data)
     return Issued(safe, digest, mime)
 
 
 def render_document(rt: Runtime, kind: str, filename: str, template: str,
-                    context: dict[str, Any], pdf_variant: str | None = None) -> Issued:
+                    context: dict[str, Any], pdf_variant: str | None = None, *,
+                    session: Session | None = None) -> Issued:
+    """Render a template to PDF and store it (archived when `session` is given)."""
     pdf = render_pdf(template, context, override=rt.templates, pdf_variant=pdf_variant)
-    return store_file(rt, kind, filename, pdf, "application/pdf")
+    return store_file(rt, kind, filename, pdf, "application/pdf", session=session)
 
 
 def mail(session: Session, *, key: str, kind: str, recipient: str, subject: str, body: str,

@@ -55,7 +55,7 @@ def create_quote(rt: Runtime, customer_number: str, items: Sequence[tuple[str, D
             "intro": ("Gerne bieten wir Ihnen an:" if lang == "de"
                       else "We are pleased to offer:"),
             "lines": lines, "show_prices": True, "totals": totals, "currency": quote.currency,
-            "notes": [f"{t['valid_until']} {quote.valid_until:%d.%m.%Y}"]})
+            "notes": [f"{t['valid_until']} {quote.valid_until:%d.%m.%Y}"]}, session=session)
         quote.pdf_sha256 = issued.sha256
         mail(session, key=f"quote-{quote.number}", kind="quote", recipient=customer.email,
              subject=f"{t['quote']} {quote.number}",

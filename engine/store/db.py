@@ -12,6 +12,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store.immutability import install as install_immutability
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -61,6 +63,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        install_immutability(self.sessions)
 
     @property
     def is_postgres(self) -> bool:
