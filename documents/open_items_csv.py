@@ -75,6 +75,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from engine.core.checks import de_vat_id_valid, iban_valid, rf_reference
+from engine.core.emails import valid_email
 from engine.core.records import Issue, OpenItem
 
 CUSTOMER_REQUIRED = ("number", "name")
@@ -91,7 +92,6 @@ LANGUAGES = ("de", "en")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"[+-]?\d+(\.\d+)?")
-_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2) in the store
 _T = TypeVar("_T")
@@ -245,10 +245,14 @@ class _Cells:
 
     def email(self, column: str) -> str:
         value = self.text(column, width=254)
-        if value and not _EMAIL.fullmatch(value):
+        if not value:
+            return value
+        normalised = valid_email(value)
+        if normalised is None:
             self.bad(column, f"'{value}' is not an e-mail address; write one address "
                              "like name@example.com, or leave it empty")
-        return value
+            return value
+        return normalised
 
 
 def _header_issues(header: list[str], required: Sequence[str], optional: Sequence[str],

@@ -11,10 +11,13 @@ from tests.conftest import write_config
 from tests.test_extract import po
 from web.cli import main
 
-COMMANDS = ["init", "serve", "worker", "demo", "ingest", "run", "user"]
+COMMANDS = ["init", "serve", "worker", "demo", "ingest", "run", "user", "rules", "parse",
+            "import", "match", "dunning", "archive", "outbox", "sepa"]
 
 
-@pytest.mark.parametrize("args", [[], *[[c] for c in COMMANDS], ["user", "reset-password"]])
+@pytest.mark.parametrize("args", [[], *[[c] for c in COMMANDS], ["user", "reset-password"],
+                                  ["outbox", "resolve"], ["sepa", "collect"],
+                                  ["dunning", "plan"], ["archive", "verify"]])
 def test_help_everywhere(args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -54,3 +57,14 @@ def test_user_reset_password_prints_a_new_one(tmp_path: Path) -> None:
     wrong = runner.invoke(main, ["--config", str(config), "user", "reset-password", "x",
                                  "--role", "king"])
     assert wrong.exit_code == 1 and "role must be one of" in wrong.output
+
+
+def test_outbox_list_on_an_empty_workspace(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'o2c.sqlite'}")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", str(config), "init"]).exit_code == 0
+    shown = runner.invoke(main, ["--config", str(config), "outbox", "list"])
+    assert shown.exit_code == 0 and "nothing needs a person" in shown.output
+    plan = runner.invoke(main, ["--config", str(config), "sepa", "collect", "--dry-run",
+                                "--date", "2026-12-01"])
+    assert plan.exit_code == 0 and "total 0.00 in 0 debits" in plan.output

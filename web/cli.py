@@ -17,6 +17,7 @@ from engine.store.db import upgrade
 from web.cli_archive import archive
 from web.cli_common import State, date_option
 from web.cli_files import dunning, import_group, match, parse
+from web.cli_ops import outbox_group, sepa
 from web.cli_rules import rules
 
 
@@ -195,6 +196,8 @@ main.add_command(import_group)
 main.add_command(match)
 main.add_command(dunning)
 main.add_command(archive)
+main.add_command(outbox_group)
+main.add_command(sepa)
 
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from engine.core.emails import valid_email
 from engine.core.records import Address, Issue, Party
 
 Check = Callable[[Any], str | None]  # returns what is allowed when the value is wrong
@@ -60,7 +61,7 @@ def _pattern(regex: str, what: str) -> Check:
 
 
 def _email(value: Any) -> str | None:
-    ok = isinstance(value, str) and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) is not None
+    ok = isinstance(value, str) and valid_email(value) is not None
     return None if ok else "an e-mail address like name@example.com"
 
 
@@ -93,6 +94,9 @@ SCHEMA: dict[str, tuple[Any, Check]] = {
     "company.vat_id": (..., _pattern(r"[A-Z]{2}[0-9A-Z]{2,13}", "a VAT id like DE123456789")),
     "company.tax_number": ("", _optional_text),
     "company.iban": (..., _pattern(r"[A-Z]{2}\d{2}[0-9A-Z]{11,30}", "an IBAN like DE89…")),
+    "company.creditor_id": (None, _optional(_pattern(
+        r"[A-Z]{2}\d{2}[A-Z0-9]{3}[A-Z0-9]{1,28}",
+        "a SEPA creditor identifier like DE98ZZZ09999999999"))),
     "company.bic": (None, _optional(_pattern(r"[A-Z0-9]{8}([A-Z0-9]{3})?", "a BIC of 8 or 11"))),
     "company.bank": ("", _optional_text),
     "company.email": (..., _email),

@@ -13,6 +13,7 @@ from documents.render import render_pdf
 from engine.runtime import Runtime
 from engine.services.archive import archive_file
 from engine.services.outbox import enqueue
+from engine.services.records import audit
 
 KINDS = ("quotes", "confirmations", "delivery_notes", "invoices", "credit_notes", "reminders")
 
@@ -55,6 +56,12 @@ def render_document(rt: Runtime, kind: str, filename: str, template: str,
 
 def mail(session: Session, *, key: str, kind: str, recipient: str, subject: str, body: str,
          files: list[Issued]) -> None:
+    """Queue the mail; a customer without an address gets none (the document is still
+    issued and archived), and the audit log says so."""
+    if not recipient.strip():
+        audit(session, "system:outbox", "mail.no_recipient", "outbox", None, key=key, kind=kind,
+              files=[f.filename for f in files])
+        return
     enqueue(session, key=key, kind=kind, recipient=recipient, subject=subject, body=body,
             attachments=[f.attachment() for f in files])
 
