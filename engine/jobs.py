@@ -14,9 +14,11 @@ from typing import Any
 from engine.runtime import Runtime
 from engine.services import (
     dunning,
+    folder,
     fulfilment,
     intake,
     invoicing,
+    mailbox,
     orders,
     outbox,
     payments,
@@ -32,6 +34,8 @@ def _intake(rt: Runtime, today: date) -> dict[str, Any]:
 
 
 JOBS: dict[str, Callable[[Runtime, date], dict[str, Any]]] = {
+    "mail": mailbox.poll,
+    "folder": folder.scan_configured,
     "intake": _intake,
     "fulfilment": lambda rt, today: {"deliveries": fulfilment.ship(rt, today)},
     "invoicing": lambda rt, today: {"invoices": invoicing.invoice_deliveries(rt, today)},

@@ -42,7 +42,7 @@ def test_parse_prints_the_statement_shape(tmp_path: Path) -> None:
     _, camt = files(tmp_path)
     result = CliRunner().invoke(main, ["parse", str(camt), "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.output.splitlines()[0])
     assert data["kind"] == "bank_statement" and data["file"] == "camt.xml"
     entry = data["statements"][0]["entries"][0]
     assert entry["amount"] == "1190.00" and entry["counterparty_iban"] == IBAN
@@ -100,3 +100,14 @@ def test_bad_rows_are_named_and_nothing_is_imported(tmp_path: Path) -> None:
                                                                         "1190.00,2000.00"))
     refused = runner.invoke(main, ["--config", str(config), "import", "open-items", str(bad)])
     assert refused.exit_code == 1 and "bad.csv:2" in refused.output
+
+
+def test_parse_reads_several_files_and_reports_the_unreadable(tmp_path: Path) -> None:
+    _, camt = files(tmp_path)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7 nothing here")
+    result = CliRunner().invoke(main, ["parse", str(broken), str(camt), "--json"])
+    assert result.exit_code == 1
+    first, second = (json.loads(x) for x in result.output.splitlines())
+    assert first["file"] == "broken.pdf" and first["issues"][0]["severity"] == "error"
+    assert second["kind"] == "bank_statement"

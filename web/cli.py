@@ -152,8 +152,8 @@ def ingest(state: State, files: tuple[str, ...], today: date | None) -> None:
 @click.pass_obj
 def run_command(state: State, job: str, today: date | None, dry_run: bool,
                 as_json: bool) -> None:
-    """Run one scheduler job once: intake, fulfilment, invoicing, matching, dunning, watch,
-    outbox (or all)."""
+    """Run one scheduler job once: mail, folder, intake, fulfilment, invoicing, matching,
+    dunning, watch, outbox (or all)."""
     from engine.services import dunning as dunning_service
 
     rt = state.runtime()

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from documents.open_items_csv import ImportedPayment, read_open_items_csv, read_payments_csv
-from documents.statements import read_statement, statement_json
+from documents.parse import failed, parse_file
+from documents.statements import read_statement
 from engine.core.records import Issue, Statement
 from engine.planning import dunning_plan, match_statements
 from engine.rulebook import read_proposal
@@ -35,22 +36,33 @@ def _rules(state: State, event_file: str):  # type: ignore[no-untyped-def]
 
 
 @click.command()
-@click.argument("file", type=EXISTING)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def parse(file: str, as_json: bool) -> None:
-    """Read a bank statement (camt.052/053/054, zipped camt, MT940, CSV) and print it."""
-    data, name = Path(file).read_bytes(), Path(file).name
-    statements, issues = read_statement(data, name)
-    result = statement_json(statements, issues, name)
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for st in result["statements"]:
-            click.echo(f"{st['account']} {st['currency']}: {len(st['entries'])} entries, "
+@click.argument("files", nargs=-1, required=True, type=EXISTING)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line.")
+@click.pass_obj
+def parse(state: State, files: tuple[str, ...], as_json: bool) -> None:
+    """Read and extract files without a database: purchase orders, invoices (XML, Factur-X,
+    PDF, scans), remittance advices, bank statements. Exits 1 when any file could not be
+    read; the other files are still read."""
+    languages, pages = state.config["ocr.languages"], state.config["limits.pdf_pages"]
+    unreadable = 0
+    for file in files:
+        path = Path(file)
+        result = parse_file(path.read_bytes(), path.name, ocr_languages=languages,
+                            max_pages=pages)
+        unreadable += failed(result)
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False))
+            continue
+        fields = result["fields"]
+        shown = " ".join(f"{n}={fields[n]['value']}" for n in
+                         ("number", "issue_date", "currency", "total_gross") if n in fields)
+        click.echo(f"{result['file']}: {result['kind']} ({result['source']}) {shown}")
+        for st in result.get("statements") or []:
+            click.echo(f"  {st['account']} {st['currency']}: {len(st['entries'])} entries, "
                        f"{st['opening_balance']} → {st['closing_balance']}")
         for issue in result["issues"]:
-            click.echo(f"  {issue}")
-    sys.exit(0 if statements else 1)
+            click.echo(f"  {issue['severity']}: {issue['message']}")
+    sys.exit(1 if unreadable else 0)
 
 
 @click.group(name="import")

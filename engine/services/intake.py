@@ -15,11 +15,9 @@ from pathlib import PurePath
 
 from sqlalchemy import select
 
-from documents.extract import extract
-from documents.ocr import ocr_png
-from documents.pdftext import PdfError, read_pdf
+from documents.errors import ReadError
+from documents.parse import parse_document
 from documents.sniff import sniff
-from documents.statements import read_statement
 from engine.core.records import ParsedDocument
 from engine.runtime import Runtime
 from engine.services import orders, payments
@@ -88,6 +86,10 @@ def process(rt: Runtime, document_id: int, today: date) -> str:
         doc = session.get(Document, document_id)
         if doc is None or doc.status not in ("received", "reading"):
             return doc.status if doc else "missing"
+        if doc.file_type == "eml":  # a mail: its attachments become documents of their own
+            from engine.services import mailbox  # mailbox imports this module
+
+            return mailbox.expand(rt, document_id, today).status
         doc.status = "reading"
         file_type, filename, sha = doc.file_type, doc.filename, doc.sha256
     data = rt.blobs.get(sha)
@@ -127,24 +129,13 @@ def process(rt: Runtime, document_id: int, today: date) -> str:
 
 
 def read(rt: Runtime, data: bytes, file_type: str, filename: str) -> ParsedDocument:
-    """Bytes → ParsedDocument by the sniffed type."""
-    if file_type == "pdf":
-        langs = rt.config["ocr.languages"]
-        try:
-            pages, issues = read_pdf(data, filename, max_pages=rt.config["limits.pdf_pages"],
-                                     ocr=lambda png, _where: ocr_png(png, langs))
-        except PdfError as exc:
-            raise Unreadable(str(exc)) from exc
-        parsed = extract(pages, filename)
-        return ParsedDocument(parsed.kind, parsed.source, parsed.fields, parsed.lines,
-                              parsed.remittance, (), parsed.issues + tuple(issues))
-    if file_type in ("camt", "zip", "mt940", "csv", "text"):
-        statements, issues = read_statement(data, filename)
-        if statements:
-            return ParsedDocument("bank_statement", filename, {}, (), (), statements,
-                                  tuple(issues))
-        raise Unreadable("; ".join(str(i) for i in issues) or f"{filename}: no statement found")
-    raise Unreadable(f"{filename}: {file_type or 'this'} files are not read yet")
+    """Bytes → ParsedDocument by content (documents.parse: structured data wins, then the
+    text layer, then OCR for pages without one)."""
+    try:
+        return parse_document(data, filename, ocr_languages=rt.config["ocr.languages"],
+                              max_pages=rt.config["limits.pdf_pages"])
+    except ReadError as exc:
+        raise Unreadable(str(exc)) from exc
 
 
 def _blocking(parsed: ParsedDocument) -> bool:
