@@ -92,3 +92,21 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
     upgrade(rt.config.database_url)
     yield rt
     rt.close()
+
+
+def corpus_dir(folder: Path) -> Path:
+    """A folder of the shared corpora, or skip the test with the reason when it is absent."""
+    if not folder.is_dir():
+        pytest.skip(f"shared corpora not found at {folder}")
+    return folder
+
+
+def corpus_files(folder: Path, skip_suffixes: tuple[str, ...] = (),
+                 skip_names: tuple[str, ...] = ()) -> list[str]:
+    """The corpus files below `folder` as relative paths (for parametrize); a placeholder
+    when the corpora are absent, so the test reports the skip instead of vanishing."""
+    if not folder.is_dir():
+        return ["<corpus missing>"]
+    files = (p for p in folder.rglob("*") if p.is_file() and p.suffix not in skip_suffixes
+             and p.name not in skip_names)
+    return sorted(p.relative_to(folder).as_posix() for p in files)

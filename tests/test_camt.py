@@ -16,6 +16,7 @@ from lxml import etree
 
 from documents.camt import CAMT053_NS, read_camt, write_camt053
 from engine.core.records import Issue, Statement, StatementEntry
+from tests.conftest import corpus_dir, corpus_files
 
 CAMT = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "camt"
 NS = {"c": CAMT053_NS}
@@ -391,16 +392,11 @@ NOT_CAMT = {"ofxstatement/unsupported.xml"}
 
 
 def _corpus() -> Path:
-    if not CAMT.is_dir():
-        pytest.skip(f"shared camt corpora not found at {CAMT}")
-    return CAMT
+    return corpus_dir(CAMT)
 
 
 def _corpus_files() -> list[str]:
-    if not CAMT.is_dir():
-        return ["<corpus missing>"]
-    files = (p for p in CAMT.rglob("*") if p.is_file() and p.suffix != ".pydata")
-    return sorted(p.relative_to(CAMT).as_posix() for p in files)
+    return corpus_files(CAMT, skip_suffixes=(".pydata",))
 
 
 def _read(name: str) -> tuple[tuple[Statement, ...], list[Issue]]:

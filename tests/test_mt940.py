@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from documents.mt940 import read_mt940
 from engine.core.records import Issue, Statement
+from tests.conftest import corpus_dir, corpus_files
 
 MT940 = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "mt940"
 
@@ -315,16 +316,11 @@ NOT_MT940 = {"self-provided/invalid_statement.sta"}
 
 
 def _corpus() -> Path:
-    if not MT940.is_dir():
-        pytest.skip(f"shared MT940 corpora not found at {MT940}")
-    return MT940
+    return corpus_dir(MT940)
 
 
 def _corpus_files() -> list[str]:
-    if not MT940.is_dir():
-        return ["<corpus missing>"]
-    files = (p for p in MT940.rglob("*") if p.is_file() and p.name != "LICENSE")
-    return sorted(p.relative_to(MT940).as_posix() for p in files)
+    return corpus_files(MT940, skip_names=("LICENSE",))
 
 
 def _read(name: str) -> tuple[tuple[Statement, ...], list[Issue]]:
