@@ -17,8 +17,9 @@ from documents.open_items_csv import (
     open_items_from_import,
 )
 from engine.core.dunning import Claim, History, plan, plan_json
-from engine.core.matching import Payment, candidates
-from engine.core.records import OpenItem, Statement
+from engine.core.matching import Payment, book, find, match_facts
+from engine.core.matching_index import OpenItemIndex, Terms
+from engine.core.records import Statement
 from engine.core.rules import RuleSet, evaluate
 
 
@@ -51,8 +52,11 @@ def dunning_plan(rule_set: RuleSet, items: Sequence[ImportedOpenItem],
 
 def match_statements(rule_set: RuleSet, items: Sequence[ImportedOpenItem],
                      statements: Sequence[Statement]) -> list[dict[str, Any]]:
-    """One line per statement entry; what is booked reduces the open items for the next."""
-    open_now: dict[int, OpenItem] = {i.invoice_id: i for i in open_items_from_import(items)}
+    """One line per statement entry; what is booked reduces the open items for the next.
+    The same index, candidates and facts as the real runs (engine.core.matching)."""
+    terms = {i.line: Terms(i.cash_discount_percent, i.cash_discount_days)
+             for i in items if i.cash_discount_percent}
+    index = OpenItemIndex(open_items_from_import(items), terms)
     lines = []
     for statement in statements:
         for entry in statement.entries:
@@ -61,33 +65,26 @@ def match_statements(rule_set: RuleSet, items: Sequence[ImportedOpenItem],
                 "counterparty_name": entry.counterparty_name,
                 "remittance_info": entry.remittance_info, "status": "unmatched",
                 "allocations": [], "confidence": "0", "reason": "", "rule": ""}
-            found = candidates(Payment(entry.amount, entry.currency, entry.counterparty_iban,
-                                       entry.counterparty_name,
-                                       f"{entry.reference} {entry.remittance_info} "
-                                       f"{entry.end_to_end_id}"), list(open_now.values()))
-            best = found[0] if found else None
-            facts = {"transaction": {"amount": entry.amount, "currency": entry.currency},
-                     "match": {"kind": best.kind if best else "none",
-                               "confidence": best.confidence if best else Decimal(0),
-                               "difference": entry.amount - (best.open_total if best else 0),
-                               "invoice_count": len(best.allocations) if best else 0,
-                               "customer_known": bool(best)}}
             if entry.amount > 0:
-                decision = evaluate(rule_set, facts)
+                payment = Payment(entry.amount, entry.currency, entry.counterparty_iban,
+                                  entry.counterparty_name,
+                                  f"{entry.reference} {entry.remittance_info}",
+                                  entry.end_to_end_id, entry.booking_date)
+                found = find(index, payment, entry.booking_date)
+                decision = evaluate(rule_set, match_facts(payment, found))
                 out["rule"] = decision.fired[0] if decision.fired else ""
-            if best is not None and entry.amount > 0:
-                booked = decision.outcome == "apply"
-                out.update(status="matched" if booked else "suggested",
-                           confidence=str(best.confidence), reason=best.reason,
-                           allocations=[{"invoice_number": item.number, "amount": str(amount),
-                                         "discount": "0.00"}
-                                        for item, amount in best.allocations])
-                if booked:
-                    for item, amount in best.allocations:
-                        rest = open_now[item.invoice_id].open_amount - amount
-                        if rest > 0:
-                            open_now[item.invoice_id] = replace(item, open_amount=rest)
-                        else:
-                            del open_now[item.invoice_id]
+                best = found.best
+                if best is not None:
+                    booked = decision.outcome == "apply"
+                    discount = {r.item.invoice_id: r.amount for r in best.reductions
+                                if r.kind == "discount"}
+                    out.update(status="matched" if booked else "suggested",
+                               confidence=str(best.confidence), reason=best.reason,
+                               allocations=[{"invoice_number": item.number, "amount": str(amount),
+                                             "discount": str(discount.get(item.invoice_id,
+                                                                          Decimal("0.00")))}
+                                            for item, amount in best.allocations])
+                    if booked:
+                        book(index, best)
             lines.append(out)
     return lines

@@ -1,68 +1,504 @@
-"""Payment matching: candidate allocations for one bank credit against open items. Pure.
+"""Payment matching: candidate bookings for one bank credit against the open items. Pure.
 
-Searches, strongest first: a structured RF reference; an invoice number in the text,
-tolerant of OCR and typing slips (O/0, I/1, missing dashes, spaces); a remittance advice
-that names the invoices; the payer's IBAN with an amount that equals one open item or a
-small set of them. Each candidate carries a confidence and a reason; the policy (what
-to book, what to ask a person) lives in rules/matching.yaml.
+The searches go through the index (engine.core.matching_index), strongest first: an RF
+reference, an end-to-end id, invoice numbers in the text (tolerant of OCR and typing
+slips), a remittance advice, then the payer (by IBAN, else by fuzzy name) with the exact
+amount of one open item or of a few (bounded subset sum). A cash discount (Skonto) taken
+within its period becomes a reduction of kind `discount` with its VAT correction per rate;
+an advice's other deductions are booked as advised (`deduction`); a partial payment leaves
+the rest open; an overpayment keeps the rest as the customer's credit (`unapplied`).
+
+Each candidate carries a confidence (is this what the payer meant?) and a reason; the
+policy (what to book, what to ask a person) is rules/matching.yaml, fed by `match_facts`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from itertools import combinations
+from typing import Any
 
-from engine.core.records import OpenItem, RemittanceLine
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from engine.core.matching_index import (
+    ADVICE,
+    DIGITS,
+    E2E,
+    NUMBER,
+    RF,
+    Advice,
+    OpenItemIndex,
+    Terms,
+    cents,
+    normalise,
+    text_keys,
+)
+from engine.core.money import round_money
+from engine.core.records import OpenItem
+
+__all__ = ["Advice", "Candidate", "Match", "Payment", "Reduction", "Terms", "VatPart",
+           "book", "candidates", "find", "match_facts", "normalise"]
 
 ZERO = Decimal("0.00")
-MAX_SUBSET = 4  # invoices in one payment by amount alone
-MAX_ITEMS_FOR_SUBSETS = 25
+CENT = Decimal("0.01")
+DEFAULT_VAT = ((Decimal("19"), Decimal("1")),)  # when an item's VAT split is not known
+# how an item was named in the payment → confidence that it is the item meant
+STRENGTH = {"rf": Decimal("1.00"), "e2e": Decimal("0.99"), "exact": Decimal("0.95"),
+            "slip": Decimal("0.93"), "digits": Decimal("0.90"), "short": Decimal("0.85"),
+            "typo": Decimal("0.85")}
+HOW = {"rf": "structured reference", "e2e": "end-to-end id", "exact": "invoice number",
+       "slip": "invoice number (read past a slip)", "digits": "invoice number without prefix",
+       "short": "short invoice number", "typo": "invoice number with one typing error"}
+KIND = {"rf": "rf_reference", "e2e": "end_to_end"}
+BY_AMOUNT = {("iban", 1): ("iban_amount", Decimal("0.88")), ("iban", 2): ("iban_sum", Decimal("0.86")),
+             ("name", 1): ("name_amount", Decimal("0.86")), ("name", 2): ("name_sum", Decimal("0.85"))}
+BY_AMOUNT_KINDS = frozenset(kind for kind, _ in BY_AMOUNT.values())
+AMBIGUOUS = Decimal("0.60")
+NAME_TIES = 3  # customers named alike that the amount may tell apart; more: unknown payer
+CONFLICT = Decimal("0.80")
 
 
 @dataclass(frozen=True)
 class Payment:
+    """A bank credit as matching sees it; `text` is the reference and remittance text."""
+
     amount: Decimal
     currency: str
     counterparty_iban: str
     counterparty_name: str
-    text: str  # reference + remittance information
+    text: str
+    end_to_end_id: str = ""
+    booking_date: date | None = None
 
 
 @dataclass(frozen=True)
-class Advice:
-    advice_id: int
-    customer_id: int | None
-    payer_name: str
-    total: Decimal
-    lines: tuple[RemittanceLine, ...]
+class VatPart:
+    """The share of a reduction at one VAT rate: gross, and its net and tax parts."""
+
+    rate: Decimal
+    gross: Decimal
+    net: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """Money that closes an item without being paid: a cash discount within its period
+    (`discount`) or a deduction a remittance advice names (`deduction`)."""
+
+    item: OpenItem
+    amount: Decimal
+    kind: str
+    vat: tuple[VatPart, ...] = ()
 
 
 @dataclass(frozen=True)
 class Candidate:
-    kind: str  # rf_reference invoice_number remittance iban_amount iban_sum
+    """One way to book the payment: what goes to which item, how sure, and why."""
+
+    kind: str  # rf_reference end_to_end invoice_number remittance iban_amount iban_sum
+    #            name_amount name_sum amount_only
     confidence: Decimal
-    allocations: tuple[tuple[OpenItem, Decimal], ...]  # (item, amount applied)
+    allocations: tuple[tuple[OpenItem, Decimal], ...]  # (item, amount of the payment)
     reason: str
     advice_id: int | None = None
+    reductions: tuple[Reduction, ...] = ()
+    amount: Decimal = ZERO  # the payment
+    payer: str = "unknown"  # iban name unknown other: the payer against the items' customer
+    discount_days_late: int = 0  # >0: a discount was deducted this many days too late
 
     @property
     def open_total(self) -> Decimal:
         return sum((item.open_amount for item, _ in self.allocations), ZERO)
 
+    @property
+    def applied(self) -> Decimal:
+        return sum((a for _, a in self.allocations), ZERO)
 
-def normalise(text: str) -> str:
-    """Upper case, letters that OCR confuses with digits mapped to them, no separators."""
-    table = str.maketrans({"O": "0", "I": "1", "L": "1", "S": "5", "B": "8"})
-    return re.sub(r"[^A-Z0-9]", "", text.upper()).translate(table)
+    @property
+    def unapplied(self) -> Decimal:
+        """What of the payment no item takes: the customer's credit."""
+        return max(self.amount - self.applied, ZERO)
+
+    def reduced(self, kind: str) -> Decimal:
+        return sum((r.amount for r in self.reductions if r.kind == kind), ZERO)
+
+    @property
+    def difference(self) -> Decimal:
+        """Payment minus what the items ask for after discounts and deductions."""
+        return self.amount - (self.open_total - self.reduced("discount")
+                              - self.reduced("deduction"))
+
+    @property
+    def invoices(self) -> tuple[int, ...]:
+        return tuple(sorted(item.invoice_id for item, _ in self.allocations))
 
 
-def _applied(items: Sequence[OpenItem], amount: Decimal) -> tuple[tuple[OpenItem, Decimal], ...]:
-    """Spread the amount over the items, oldest first; overpayment stays unapplied."""
+@dataclass(frozen=True)
+class Match:
+    """All candidates of one payment, best first, and the customers the payer is."""
+
+    candidates: tuple[Candidate, ...]
+    payer_customers: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def match_facts(payment: Payment, found: Match) -> dict[str, dict[str, Any]]:
+    """The facts of event bank.transaction for rules/matching.yaml."""
+    best = found.best
+    return {
+        "transaction": {"amount": payment.amount, "currency": payment.currency},
+        "match": {
+            "kind": best.kind if best else "none",
+            "confidence": best.confidence if best else ZERO,
+            "difference": best.difference if best else payment.amount,
+            "invoice_count": len(best.allocations) if best else 0,
+            "customer_known": bool(found.payer_customers) or bool(best and best.payer != "unknown"),
+            "discount": best.reduced("discount") if best else ZERO,
+            "discount_days_late": best.discount_days_late if best else 0,
+            "deduction": best.reduced("deduction") if best else ZERO,
+            "unapplied": best.unapplied if best else payment.amount,
+            "payer": best.payer if best else "unknown",
+        },
+    }
+
+
+def candidates(payment: Payment, items: Sequence[OpenItem], advices: Sequence[Advice] = (),
+               today: date | None = None, terms: dict[int, Terms] | None = None) -> list[Candidate]:
+    """All candidates against a list of items, best first: builds a small index (for a
+    few items or one call; for many payments build one OpenItemIndex and call `find`)."""
+    paid_on = payment.booking_date or today or max((i.issue_date for i in items), default=date.min)
+    index = OpenItemIndex(items, terms, advices=advices)
+    return list(find(index, payment, paid_on).candidates)
+
+
+def find(index: OpenItemIndex, payment: Payment, today: date, limit: int = 5) -> Match:
+    """The candidates for one payment, best first (at most `limit`)."""
+    if payment.amount <= ZERO:
+        return Match(())
+    paid_on = payment.booking_date or today
+    search = _Search(index, payment, paid_on)
+    return search.run(limit)
+
+
+class _Search:
+    """One payment against the index: the evidence found and the candidates built."""
+
+    def __init__(self, index: OpenItemIndex, payment: Payment, paid_on: date) -> None:
+        self.index, self.payment, self.paid_on = index, payment, paid_on
+        self.by_iban = index.customers_by_iban(payment.counterparty_iban)
+        self._names: list[tuple[int, float]] | None = None
+        self.hits: dict[int, str] = {}  # invoice id → how it was named
+        self.advices: set[int] = set()
+        self.unknown: list[str] = []  # keys shaped like our numbers that are not open
+        self.keys = text_keys(f"{payment.text} {payment.end_to_end_id}")
+
+    # ------------------------------------------------------------------ the payer
+
+    def names(self) -> list[tuple[int, float]]:
+        if self._names is None:
+            name = self.payment.counterparty_name
+            self._names = self.index.customers_by_name(name, limit=NAME_TIES + 1) if name else []
+        return self._names
+
+    def payer_customers(self) -> tuple[frozenset[int], str]:
+        """Who pays: the customers of the IBAN, else those named alike (the best and any
+        within 8 points of it: the amount must then tell them apart)."""
+        if self.by_iban:
+            return self.by_iban, "iban"
+        names = self.names()
+        alike = frozenset(c for c, s in names if s >= 90 and s > names[0][1] - 8)
+        if alike and len(alike) <= NAME_TIES:
+            return alike, "name"
+        return frozenset(), "unknown"
+
+    def relation(self, customer_id: int) -> str:
+        """iban (its account), other (another customer's account), name (a new account,
+        its name) or unknown."""
+        if customer_id in self.by_iban:
+            return "iban"
+        if self.by_iban:
+            return "other"
+        return "name" if self.similarity(customer_id) >= 85 else "unknown"
+
+    def similarity(self, customer_id: int) -> float:
+        name = self.payment.counterparty_name
+        return self.index.name_similarity(name, customer_id) if name else 0.0
+
+    # ------------------------------------------------------------------ evidence
+
+    def scan(self) -> None:
+        """Every key of the text looked up once: items, advices, unknown numbers."""
+        rank = list(STRENGTH)
+        e2e = normalise(self.payment.end_to_end_id)
+        for key in self.keys:
+            found = self.index.lookup(key)
+            if not found and self.index.looks_like_number(key):
+                self.unknown.append(key)
+            for ident, kind in found:
+                if kind == ADVICE:
+                    self.advices.add(ident)
+                    continue
+                item = self.index.items.get(ident)
+                if item is None:
+                    continue
+                how = ("rf" if kind == RF else "e2e" if kind == E2E and key == e2e
+                       else "digits" if kind == DIGITS else "short" if len(key) < 6
+                       else "exact" if kind in (NUMBER, E2E) and item.number.upper()
+                       in self.payment.text.upper() else "slip")
+                if kind == E2E and key != e2e:
+                    how = "slip"
+                old = self.hits.get(ident)
+                if old is None or rank.index(how) < rank.index(old):
+                    self.hits[ident] = how
+
+    def typos(self, customers: frozenset[int]) -> None:
+        """Invoice numbers one edit away, among the payer's own open items only."""
+        numbers = {normalise(i.number): i for c in customers for i in
+                   self.index.items_of(c)[:200] if i.currency == self.payment.currency}
+        lengths = {len(n) for n in numbers}
+        for key in self.keys:
+            if len(key) in lengths or len(key) - 1 in lengths or len(key) + 1 in lengths:
+                best = process.extractOne(key, list(numbers), scorer=Levenshtein.distance,
+                                          score_cutoff=1)
+                if best is not None and len(key) >= 6:
+                    self.hits.setdefault(numbers[best[0]].invoice_id, "typo")
+
+    # ------------------------------------------------------------------ candidates
+
+    def run(self, limit: int) -> Match:
+        self.scan()
+        customers, how = self.payer_customers()
+        found: list[Candidate] = []
+        if self.hits:
+            found += self.referenced()
+        found += self.advised(customers)
+        sure = any(c.difference == 0 and c.payer in ("iban", "name") for c in found)
+        if customers and not sure:
+            if not self.hits:
+                self.typos(customers)
+                if self.hits:
+                    found += self.referenced()
+            found += self.by_amount(customers, how)
+        if found and all(c.difference != 0 for c in found):
+            found += self.rivals(found, customers)
+        if not found and not customers:
+            found += self.amount_only()
+        return Match(tuple(_rank(found)[:limit]), customers)
+
+    def rivals(self, found: list[Candidate], searched: frozenset[int]) -> list[Candidate]:
+        """The named items' amounts do not fit: when other open items of their customers
+        do, the text and the amount disagree (a person looks)."""
+        owners = frozenset(i.customer_id for c in found for i, _ in c.allocations) - searched
+        if not owners:
+            return []
+        rivals = [_with(c, AMBIGUOUS, "unknown", c.reason.replace("the payer's name", "the amount")
+                        + "; the text names other items")
+                  for c in self.by_amount(owners, "name") if c.difference == 0]
+        if rivals:
+            found[:] = [_with(c, min(c.confidence, CONFLICT), c.payer,
+                              c.reason + "; but the amount fits other open items") for c in found]
+        return rivals
+
+    def settle(self, items: Sequence[OpenItem]) -> tuple[tuple[tuple[OpenItem, Decimal], ...],
+                                                         tuple[Reduction, ...], int]:
+        """The payment spread over named items, oldest due first: in full less the discounts
+        within their period when that is what was paid, else in full, partially, or with a
+        rest. Also: how many days late a discount was deducted (then not granted)."""
+        items = sorted(items, key=lambda i: (i.due_date, i.number))
+        amount, open_total = self.payment.amount, sum((i.open_amount for i in items), ZERO)
+        found = [(i, d) for i in items if (d := self.index.discount(i, self.paid_on))]
+        within = [(i, d[0]) for i, d in found if d[1] <= 0]
+        late = [d for _, d in found if d[1] > 0]
+        expected = open_total - sum((a for _, a in within), ZERO)
+        if within and abs(amount - expected) <= CENT:
+            return self.book([(i, any(i is j for j, _ in within)) for i in items],
+                             amount - expected)
+        if late and abs(amount - expected + sum((d[0] for d in late), ZERO)) <= CENT:
+            return _spread(items, amount), (), max(d[1] for d in late)
+        return _spread(items, amount), (), 0
+
+    def book(self, combo: Sequence[tuple[OpenItem, bool]], slack: Decimal = ZERO,
+             ) -> tuple[tuple[tuple[OpenItem, Decimal], ...], tuple[Reduction, ...], int]:
+        """Items paid in full, those flagged less their discount (the first discount takes
+        a cent of rounding, `slack`, that the payer's arithmetic left)."""
+        allocations, reductions = [], []
+        for item, discounted in combo:
+            found = self.index.discount(item, self.paid_on) if discounted else None
+            cut = found[0] - slack if found else ZERO
+            slack = ZERO if found else slack
+            if found:
+                reductions.append(self.discount(item, cut))
+            allocations.append((item, item.open_amount - cut))
+        return tuple(allocations), tuple(reductions), 0
+
+    def discount(self, item: OpenItem, amount: Decimal) -> Reduction:
+        terms = self.index.terms.get(item.invoice_id)
+        return Reduction(item, amount, "discount", vat_split(amount, terms.vat if terms else ()))
+
+    def score(self, items: Sequence[OpenItem], strength: Decimal, fits: bool,
+              strong: bool) -> tuple[Decimal, str, str]:
+        """Confidence, payer relation and a note, from the naming strength and the rest."""
+        relations = {self.relation(c) for c in {i.customer_id for i in items}}
+        payer = next(r for r in ("other", "unknown", "name", "iban") if r in relations)
+        conf, note = strength, ""
+        if any(i.currency != self.payment.currency for i in items):
+            return min(conf, Decimal("0.50")), payer, "; the currency differs"
+        if len({i.customer_id for i in items}) > 1:
+            conf, note = min(conf - Decimal("0.10"), conf if fits else AMBIGUOUS), \
+                "; the items belong to several customers"
+        if payer == "other":
+            conf = conf - (Decimal("0.05") if strong else Decimal("0.15")) if fits \
+                else min(conf, AMBIGUOUS)
+            note += "; paid from another customer's account"
+        elif payer == "unknown" and not fits:  # a new account, not the amount named: ask
+            conf = min(conf, Decimal("0.85"))
+            if min(self.similarity(i.customer_id) for i in items) < 60:
+                conf, note = min(conf, CONFLICT), note + "; the payer's name is another"
+        return conf, payer, note
+
+    def referenced(self) -> list[Candidate]:
+        items = [self.index.items[i] for i in self.hits if i in self.index.items]
+        hows = [self.hits[i.invoice_id] for i in items]
+        weakest = max(hows, key=list(STRENGTH).index)
+        allocations, reductions, late = self.settle(items)
+        candidate = Candidate(KIND.get(weakest, "invoice_number"), ZERO, allocations, "",
+                              reductions=reductions, amount=self.payment.amount,
+                              discount_days_late=late)
+        conf, payer, note = self.score(items, STRENGTH[weakest], candidate.difference == 0,
+                                       weakest in ("rf", "e2e"))
+        named = ", ".join(f"{HOW[self.hits[i.invoice_id]]} {i.number}" for i in items)
+        return [_with(candidate, conf, payer, f"{named} in the payment text"
+                      + _amount_note(candidate) + note)]
+
+    def advised(self, customers: frozenset[int]) -> list[Candidate]:
+        """Advices named in the text, or of the payer with the paid total: as advised."""
+        ids = set(self.advices) | {a.advice_id for a in self.index.advices_by_total(
+            self.payment.amount) if a.customer_id in customers or (
+                a.customer_id is None and customers and self.advised_customers(a) <= customers)}
+        out = []
+        for advice in (self.index.advices[i] for i in sorted(ids)):
+            allocations, reductions, missing = [], [], []
+            for line in advice.lines:
+                hit = [self.index.items[i] for i, k in self.index.lookup(
+                    normalise(line.invoice_number)) if k == NUMBER and i in self.index.items]
+                if not hit:
+                    missing.append(line.invoice_number)
+                    continue
+                item = hit[0]
+                allocations.append((item, line.amount))
+                if line.deduction > 0:
+                    reductions.append(self.deduction(item, line.deduction))
+            fits = not missing and advice.total == self.payment.amount == sum(
+                (a for _, a in allocations), ZERO) and all(
+                a + r <= i.open_amount for i, a in allocations
+                for r in [sum((x.amount for x in reductions if x.item is i), ZERO)])
+            known = advice.customer_id in customers or any(
+                i.customer_id in customers for i, _ in allocations)
+            conf = Decimal("0.97") if known else Decimal("0.85") if advice.advice_id in \
+                self.advices else Decimal("0.80")
+            reason = (f"remittance advice {advice.advice_id} of {advice.payer_name} lists "
+                      + ", ".join(i.number for i, _ in allocations))
+            if not fits:
+                conf = min(conf, AMBIGUOUS)
+                reason += ("; not open: " + ", ".join(missing) if missing
+                           else "; its amounts do not fit the payment or the open items")
+            if allocations:
+                out.append(Candidate("remittance", conf, tuple(allocations), reason,
+                                     advice.advice_id, tuple(reductions), self.payment.amount,
+                                     "iban" if known else "unknown"))
+        return out
+
+    def advised_customers(self, advice: Advice) -> set[int]:
+        """The customers of the open items an advice lists."""
+        return {self.index.items[i].customer_id for line in advice.lines
+                for i, k in self.index.lookup(normalise(line.invoice_number))
+                if k == NUMBER and i in self.index.items}
+
+    def deduction(self, item: OpenItem, amount: Decimal) -> Reduction:
+        """An advised deduction: the item's cash discount within its period, or other."""
+        found = self.index.discount(item, self.paid_on)
+        if found is not None and found[1] <= 0 and abs(found[0] - amount) <= CENT:
+            return self.discount(item, amount)
+        return Reduction(item, amount, "deduction")
+
+    def by_amount(self, customers: frozenset[int], how: str) -> list[Candidate]:
+        """The payer's open items whose amounts, one or a few, add up to the payment: one
+        item by the index, several by a bounded subset sum over the oldest due; per
+        customer (an IBAN may be several customers', a name fit several)."""
+        solutions: list[tuple[tuple[OpenItem, bool], ...]] = []
+        complete, currency, amount = True, self.payment.currency, self.payment.amount
+        for cid in sorted(customers)[:3]:
+            solutions += [((i, cents(i.open_amount) != cents(amount)),) for i in
+                          self.index.by_customer_amount(cid, currency, amount)
+                          if (cents(amount), cents(i.open_amount) != cents(amount))
+                          in self.index.options(i, self.paid_on)]
+            if len(solutions) < 2 and self.index.count_of(cid) > 1:
+                items = [i for i in self.index.items_of(cid) if i.currency == currency]
+                found, done = self.index.sums(items, amount, self.paid_on, min_size=2)
+                solutions, complete = solutions + found, complete and done
+        out = []
+        for combo in solutions:
+            chosen = [i for i, _ in combo]
+            allocations, reductions, late = self.book(combo)
+            kind, conf = BY_AMOUNT[(how, min(len(chosen), 2))]
+            reason = ("the payer's IBAN" if how == "iban" else "the payer's name") + \
+                " and the exact amount of " + ", ".join(i.number for i in chosen)
+            if len(solutions) > 1 or not complete:
+                conf, reason = AMBIGUOUS, reason + "; other open items fit as well"
+            if self.unknown:
+                conf, reason = min(conf, CONFLICT), reason + f"; the text names {self.unknown[0]}, not open"
+            candidate = Candidate(kind, conf, allocations, reason, None, reductions,
+                                  self.payment.amount, how, late)
+            out.append(_with(candidate, conf, how, reason + _amount_note(candidate)))
+        if not out:
+            out += self.late_discount([i for c in sorted(customers)[:3]
+                                       for i in self.index.items_of(c)], how)
+        return out
+
+    def late_discount(self, items: list[OpenItem], how: str) -> list[Candidate]:
+        """A single item paid less its discount after the period: a partial payment."""
+        out = []
+        for item in items[:50]:
+            found = self.index.discount(item, self.paid_on)
+            if found and found[1] > 0 and item.open_amount - found[0] == self.payment.amount:
+                out.append(Candidate(BY_AMOUNT[(how, 1)][0], Decimal("0.70"),
+                                     ((item, self.payment.amount),),
+                                     f"{item.number} paid less its discount {found[1]} days "
+                                     "after the discount period", None, (),
+                                     self.payment.amount, how, found[1]))
+        return out
+
+    def amount_only(self) -> list[Candidate]:
+        same = self.index.by_amount(self.payment.currency, self.payment.amount, limit=3)
+        if not same or len(same) > 3:
+            return []
+        return [Candidate("amount_only", Decimal("0.30"), ((i, self.payment.amount),),
+                          f"only the amount equals {i.number} of {i.customer_name}", None, (),
+                          self.payment.amount, self.relation(i.customer_id)) for i in same]
+
+
+def book(index: OpenItemIndex, candidate: Candidate) -> None:
+    """What booking the candidate does to the index: items reduced by their payment and
+    reduction (settled ones leave), an applied advice leaves."""
+    for item, amount in candidate.allocations:
+        cut = sum((r.amount for r in candidate.reductions
+                   if r.item.invoice_id == item.invoice_id), ZERO)
+        index.reduce(item.invoice_id, amount + cut)
+    if candidate.advice_id is not None:
+        index.remove_advice(candidate.advice_id)
+
+
+def _spread(items: Sequence[OpenItem], amount: Decimal) -> tuple[tuple[OpenItem, Decimal], ...]:
+    """Oldest due first, each item in full until the money runs out; the rest stays over."""
     out, left = [], amount
-    for item in sorted(items, key=lambda i: (i.due_date, i.number)):
+    for item in items:
         take = min(left, item.open_amount)
         if take > ZERO:
             out.append((item, take))
@@ -70,71 +506,62 @@ def _applied(items: Sequence[OpenItem], amount: Decimal) -> tuple[tuple[OpenItem
     return tuple(out)
 
 
-def candidates(payment: Payment, items: Sequence[OpenItem],
-               advices: Sequence[Advice] = ()) -> list[Candidate]:
-    """All plausible candidates, best first."""
-    if payment.amount <= ZERO:
-        return []
-    found: list[Candidate] = []
-    text = payment.text.upper()
-    squashed = normalise(payment.text)
-    for item in items:
-        if item.reference and item.reference.replace(" ", "") in text.replace(" ", ""):
-            found.append(Candidate("rf_reference", Decimal("1.00"),
-                                   _applied([item], payment.amount),
-                                   f"structured reference {item.reference} of {item.number}"))
-    named = [i for i in items if normalise(i.number) and normalise(i.number) in squashed]
-    if named and not found:
-        exact = item_numbers_exact(payment.text, named)
-        confidence = Decimal("0.95") if exact else Decimal("0.85")
-        found.append(Candidate("invoice_number", confidence, _applied(named, payment.amount),
-                               "invoice number" + ("s " if len(named) > 1 else " ")
-                               + ", ".join(i.number for i in named) + " in the payment text"
-                               + ("" if exact else " (read past a slip)")))
-    found += _advice_candidates(payment, items, advices)
-    if not found:
-        found += _amount_candidates(payment, items)
-    return sorted(found, key=lambda c: c.confidence, reverse=True)
+def vat_split(amount: Decimal, vat: Sequence[tuple[Decimal, Decimal]]) -> tuple[VatPart, ...]:
+    """A gross reduction spread over the item's VAT rates in proportion to their gross
+    amounts; each share's tax is share × rate / (100 + rate), rounded (§ 17 UStG)."""
+    vat = [(r, g) for r, g in vat if g > 0] or list(DEFAULT_VAT)
+    total = sum((g for _, g in vat), ZERO)
+    parts, left = [], amount
+    for n, (rate, gross) in enumerate(vat):
+        share = left if n == len(vat) - 1 else round_money(amount * gross / total)
+        left -= share
+        tax = round_money(share * rate / (100 + rate))
+        parts.append(VatPart(rate, share, share - tax, tax))
+    return tuple(parts)
 
 
-def item_numbers_exact(text: str, items: Sequence[OpenItem]) -> bool:
-    return all(i.number.upper() in text.upper() for i in items)
+def _amount_note(c: Candidate) -> str:
+    if c.reduced("discount"):
+        return f"; cash discount {c.reduced('discount')} within its period"
+    if c.discount_days_late > 0:
+        return f"; a discount taken {c.discount_days_late} days late is not granted"
+    if c.difference < 0:
+        return f"; a partial payment, {-c.difference} stay open"
+    if c.unapplied > 0:
+        return f"; {c.unapplied} more than open, kept as the customer's credit"
+    return ""
 
 
-def _advice_candidates(payment: Payment, items: Sequence[OpenItem],
-                       advices: Sequence[Advice]) -> list[Candidate]:
-    by_number = {normalise(i.number): i for i in items}
-    out = []
-    for advice in advices:
-        if advice.total != payment.amount:
-            continue
-        chosen = [(by_number[normalise(line.invoice_number)], line.amount)
-                  for line in advice.lines if normalise(line.invoice_number) in by_number]
-        if len(chosen) != len(advice.lines):
-            continue
-        same_payer = payment.counterparty_iban and any(
-            item.customer_iban == payment.counterparty_iban for item, _ in chosen)
-        confidence = Decimal("0.97") if same_payer else Decimal("0.80")
-        out.append(Candidate("remittance", confidence, tuple(chosen),
-                             f"remittance advice {advice.advice_id} of {advice.payer_name} lists "
-                             + ", ".join(i.number for i, _ in chosen), advice.advice_id))
-    return out
+def _with(c: Candidate, confidence: Decimal, payer: str, reason: str) -> Candidate:
+    return Candidate(c.kind, max(ZERO, confidence), c.allocations, reason, c.advice_id,
+                     c.reductions, c.amount, payer, c.discount_days_late)
 
 
-def _amount_candidates(payment: Payment, items: Sequence[OpenItem]) -> list[Candidate]:
-    mine = [i for i in items if payment.counterparty_iban
-            and i.customer_iban == payment.counterparty_iban]
-    out = [Candidate("iban_amount", Decimal("0.75"), ((i, payment.amount),),
-                     f"payer's IBAN is {i.customer_name}'s and the amount equals {i.number}")
-           for i in mine if i.open_amount == payment.amount]
-    if not out and 1 < len(mine) <= MAX_ITEMS_FOR_SUBSETS:
-        for size in range(2, MAX_SUBSET + 1):
-            for combo in combinations(mine, size):
-                if sum((i.open_amount for i in combo), ZERO) == payment.amount:
-                    out.append(Candidate("iban_sum", Decimal("0.70"),
-                                         tuple((i, i.open_amount) for i in combo),
-                                         "the amount equals the sum of "
-                                         + ", ".join(i.number for i in combo)))
-            if out:
-                break
-    return out
+def _rank(found: list[Candidate]) -> list[Candidate]:
+    """Merge candidates that book the same (two independent signals agree: more sure),
+    mark conflicts (a reference the amount contradicts), best first."""
+    merged: dict[tuple[tuple[int, Decimal], ...], Candidate] = {}
+    for c in found:
+        key = tuple(sorted((i.invoice_id, a) for i, a in c.allocations))
+        old = merged.get(key)
+        if old is None:
+            merged[key] = c
+        elif old.kind != c.kind and old.advice_id is None and c.advice_id is None:
+            ref, other = (old, c) if old.kind not in BY_AMOUNT_KINDS else (c, old)
+            conf = min(Decimal("0.99"), max(ref.confidence, other.confidence) + Decimal("0.05"))
+            if ref.confidence >= Decimal("1.00"):
+                conf = ref.confidence
+            merged[key] = _with(ref, conf, ref.payer if ref.payer != "unknown" else other.payer,
+                                f"{ref.reason}; and {other.reason}")
+        elif c.confidence > old.confidence:
+            merged[key] = c
+    out = list(merged.values())
+    exact = [c for c in out if c.kind in BY_AMOUNT_KINDS and c.difference == 0]
+    named = [c for c in out if c.kind not in BY_AMOUNT_KINDS and c.difference != 0]
+    if exact and named:
+        out = [_with(c, min(c.confidence, CONFLICT), c.payer, c.reason + (
+            "; but the amount fits other open items" if c in named else
+            "; but the text names other items")) if c in exact or c in named else c
+               for c in out]
+    return sorted(out, key=lambda c: (-c.confidence, abs(c.difference), c.invoices))
+

@@ -1,31 +1,61 @@
 """Payments: bank statements and remittance advices in, matching to open invoices by the
-candidates of the core and the policy of rules/matching.yaml."""
+candidates of the core and the policy of rules/matching.yaml.
+
+One matching run builds the index over all open items once (engine.core.matching_index)
+and updates it as it books, so each transaction costs about the same however many
+invoices are open. Automation never undoes a person's work: allocations a person made
+are never deactivated by automation, and a transaction a person has matched or unmatched
+is never matched automatically again. `unmatch` is audited and puts the transaction back
+to review.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.core.matching import Advice, Candidate, Payment, candidates
-from engine.core.records import ParsedDocument, RemittanceLine, StatementEntry
+from engine.core.matching import (
+    Candidate,
+    Payment,
+    Reduction,
+    VatPart,
+    book,
+    find,
+    match_facts,
+)
+from engine.core.matching_index import Advice, OpenItemIndex, Terms
+from engine.core.matching_index import Customer as KnownCustomer
+from engine.core.records import OpenItem, ParsedDocument, RemittanceLine, StatementEntry
 from engine.core.rules import evaluate
 from engine.runtime import Runtime
-from engine.services.ledger import open_items, settle_if_paid
+from engine.services.ledger import allocated, open_items, settle_if_paid
 from engine.services.orders import find_customer
 from engine.services.records import audit, jsonable, record_decision
 from engine.store.models import (
     Allocation,
+    AuditEntry,
     BankStatement,
     BankTransaction,
     Customer,
     Document,
+    Invoice,
+    InvoiceLine,
     RemittanceAdvice,
     RemittanceAdviceLine,
 )
+
+AUTOMATION = "auto"  # created_by of the allocations matching books by itself
+ZERO = Decimal("0.00")
+
+
+def is_automation(actor: str) -> bool:
+    """Matching and the other jobs ("auto", "system:<job>"), as opposed to a person."""
+    return actor == AUTOMATION or actor.startswith("system:")
 
 
 def dedupe_key(account: str, entry: StatementEntry, occurrence: int = 0) -> str:
@@ -84,50 +114,101 @@ def record_remittance(session: Session, parsed: ParsedDocument, doc: Document) -
                                          amount=line.amount, deduction=line.deduction))
 
 
-def match_facts(tx: BankTransaction, best: Candidate | None,
-                customer_known: bool) -> dict[str, dict[str, object]]:
-    return {
-        "transaction": {"amount": tx.amount, "currency": tx.currency},
-        "match": {
-            "kind": best.kind if best else "none",
-            "confidence": best.confidence if best else Decimal("0"),
-            "difference": tx.amount - best.open_total if best else tx.amount,
-            "invoice_count": len(best.allocations) if best else 0,
-            "customer_known": customer_known,
-        },
-    }
+# ------------------------------------------------------------------------- the index
+
+
+def build_index(session: Session) -> OpenItemIndex:
+    """Every open item with its discount terms and VAT split, every customer with the
+    IBANs it paid from, every open advice: set-based queries, once per run."""
+    items = open_items(session)
+    customers: dict[int, set[str]] = {}
+    names: dict[int, str] = {}
+    for cid, name, iban in session.execute(select(Customer.id, Customer.name, Customer.iban)):
+        names[cid] = name
+        customers[cid] = {iban} if iban else set()
+    learned = (select(Invoice.customer_id, BankTransaction.counterparty_iban).distinct()
+               .join(Allocation, Allocation.invoice_id == Invoice.id)
+               .join(BankTransaction, BankTransaction.id == Allocation.transaction_id)
+               .where(Allocation.active.is_(True), Allocation.kind == "payment",
+                      BankTransaction.counterparty_iban != ""))
+    for cid, iban in session.execute(learned):
+        customers.setdefault(cid, set()).add(iban)
+    known = [KnownCustomer(cid, names.get(cid, ""), tuple(sorted(ibans)))
+             for cid, ibans in customers.items()]
+    return OpenItemIndex(items, _terms(session), known, _open_advices(session))
+
+
+def _terms(session: Session) -> dict[int, Terms]:
+    """Discount terms of open invoices that have them, with their gross per VAT rate."""
+    rows = session.execute(select(Invoice.id, Invoice.cash_discount_percent,
+                                  Invoice.cash_discount_days).where(
+        Invoice.status == "open", Invoice.cash_discount_percent.is_not(None),
+        Invoice.cash_discount_percent > 0))
+    terms = {inv: (pct, days) for inv, pct, days in rows}
+    split: dict[int, list[tuple[Decimal, Decimal]]] = {}
+    ids = list(terms)
+    for n in range(0, len(ids), 1000):
+        lines = session.execute(
+            select(InvoiceLine.invoice_id, InvoiceLine.vat_rate,
+                   func.sum(InvoiceLine.quantity * InvoiceLine.unit_price))
+            .where(InvoiceLine.invoice_id.in_(ids[n:n + 1000]))
+            .group_by(InvoiceLine.invoice_id, InvoiceLine.vat_rate))
+        for inv, rate, net in lines:
+            net = Decimal(net)
+            split.setdefault(inv, []).append((Decimal(rate), net + net * Decimal(rate) / 100))
+    return {inv: Terms(pct, days, tuple(sorted(split.get(inv, ()), reverse=True)))
+            for inv, (pct, days) in terms.items()}
+
+
+def _open_advices(session: Session) -> list[Advice]:
+    return [Advice(a.id, a.customer_id, a.payer_name, a.total,
+                   tuple(RemittanceLine(x.invoice_number, x.amount, x.deduction)
+                         for x in a.lines), a.reference)
+            for a in session.scalars(select(RemittanceAdvice).where(
+                RemittanceAdvice.status == "open"))]
+
+
+def payment_of(tx: BankTransaction) -> Payment:
+    return Payment(tx.amount, tx.currency, tx.counterparty_iban, tx.counterparty_name,
+                   f"{tx.reference} {tx.remittance_info}", tx.end_to_end_id, tx.booking_date)
+
+
+# ------------------------------------------------------------------------- matching
 
 
 def match_new(rt: Runtime, today: date) -> dict[str, int]:
-    """Match every new bank credit; book what the rules auto-apply, queue the rest."""
+    """Match every new bank credit; book what the rules auto-apply, queue the rest with
+    ranked suggestions."""
     counts = {"matched": 0, "review": 0}
     rule_set = rt.rule_set("bank.transaction")
     with rt.db.unit_of_work() as session:
         txs = list(session.scalars(select(BankTransaction).where(BankTransaction.status == "new")
                                    .order_by(BankTransaction.id)
                                    .with_for_update(skip_locked=True)))
+        if not txs:
+            return counts
+        touched = touched_by_person(session, [tx.id for tx in txs])
+        index = build_index(session)
         for tx in txs:
-            items = open_items(session)
-            advices = _open_advices(session)
-            payment = Payment(tx.amount, tx.currency, tx.counterparty_iban, tx.counterparty_name,
-                              f"{tx.reference} {tx.remittance_info} {tx.end_to_end_id}")
-            found = candidates(payment, items, advices)
-            best = found[0] if found else None
-            known = any(i.customer_iban == tx.counterparty_iban for i in items) or bool(
-                tx.counterparty_iban and session.scalar(select(Customer.id).where(
-                    Customer.iban == tx.counterparty_iban)))
-            facts = match_facts(tx, best, known)
+            if tx.id in touched:  # never again by automation
+                tx.status = "review"
+                counts["review"] += 1
+                audit(session, "system:matching", "transaction.left_to_person", "transaction",
+                      tx.id, reason="a person has matched or unmatched it before")
+                continue
+            payment = payment_of(tx)
+            found = find(index, payment, today)
+            best = found.best
+            facts = match_facts(payment, found)
             decision = evaluate(rule_set, facts)
             row = record_decision(session, event="bank.transaction", subject_type="transaction",
                                   subject_id=tx.id, decision=decision, facts=facts, today=today)
             tx.decision_id = row.id
-            tx.match_confidence = best.confidence if best else Decimal("0")
-            tx.suggestions = [jsonable({"kind": c.kind, "confidence": c.confidence,
-                                        "reason": c.reason,
-                                        "invoices": [[i.number, a] for i, a in c.allocations]})
-                              for c in found[:5]]
+            tx.match_confidence = best.confidence if best else ZERO
+            tx.suggestions = [suggestion(c) for c in found.candidates]
             if best is not None and decision.outcome == "apply":
-                apply(session, tx, best, "auto", row.id)
+                apply(session, tx, best, AUTOMATION, row.id)
+                book(index, best)
                 counts["matched"] += 1
             else:
                 tx.status = "review"
@@ -137,50 +218,146 @@ def match_new(rt: Runtime, today: date) -> dict[str, int]:
     return counts
 
 
+def touched_by_person(session: Session, transaction_ids: list[int]) -> set[int]:
+    """Transactions a person has matched, confirmed or unmatched."""
+    found: set[int] = set()
+    for n in range(0, len(transaction_ids), 1000):
+        chunk = transaction_ids[n:n + 1000]
+        found.update(tid for tid, by in session.execute(
+            select(Allocation.transaction_id, Allocation.created_by)
+            .where(Allocation.transaction_id.in_(chunk)))
+            if tid is not None and not is_automation(by))
+        found.update(oid for oid, actor in session.execute(
+            select(AuditEntry.object_id, AuditEntry.actor).where(
+                AuditEntry.object_type == "transaction", AuditEntry.object_id.in_(chunk)))
+            if oid is not None and not is_automation(actor))
+    return found
+
+
+def suggestion(c: Candidate) -> dict[str, Any]:
+    """A candidate as stored on the transaction: enough to show it and to book it."""
+    return jsonable({
+        "kind": c.kind, "confidence": c.confidence, "reason": c.reason, "payer": c.payer,
+        "invoices": [[i.number, a] for i, a in c.allocations],
+        "allocations": [{"invoice_id": i.invoice_id, "invoice_number": i.number, "amount": a}
+                        for i, a in c.allocations],
+        "reductions": [{"invoice_id": r.item.invoice_id, "invoice_number": r.item.number,
+                        "amount": r.amount, "kind": r.kind,
+                        "vat": [{"rate": v.rate, "gross": v.gross, "net": v.net, "tax": v.tax}
+                                for v in r.vat]} for r in c.reductions],
+        "unapplied": c.unapplied, "advice_id": c.advice_id,
+    })
+
+
 def apply(session: Session, tx: BankTransaction, candidate: Candidate, actor: str,
           decision_id: int | None) -> None:
-    """Book the candidate: one allocation per invoice (and its advised deduction)."""
+    """Book the candidate: one allocation per invoice, one per discount or deduction (the
+    discount's VAT correction per rate in the audit log), the rest as customer credit."""
     for item, amount in candidate.allocations:
         session.add(Allocation(invoice_id=item.invoice_id, transaction_id=tx.id, amount=amount,
                                kind="payment", created_by=actor, decision_id=decision_id))
+    for r in candidate.reductions:
+        session.add(Allocation(invoice_id=r.item.invoice_id, transaction_id=tx.id,
+                               amount=r.amount, kind=r.kind, created_by=actor,
+                               decision_id=decision_id))
     if candidate.advice_id is not None:
         advice = session.get(RemittanceAdvice, candidate.advice_id)
-        assert advice is not None
-        advice.status = "applied"
-        by_number = {item.number: item for item, _ in candidate.allocations}
-        for line in advice.lines:
-            advised = by_number.get(line.invoice_number)
-            if advised is not None and line.deduction > 0:
-                session.add(Allocation(invoice_id=advised.invoice_id, transaction_id=tx.id,
-                                       amount=line.deduction, kind="deduction",
-                                       created_by=actor, decision_id=decision_id))
-    applied = sum((a for _, a in candidate.allocations), Decimal("0"))
-    tx.status = "matched" if applied >= tx.amount else "partially_matched"
+        if advice is not None:
+            advice.status = "applied"
+    tx.status = "matched" if candidate.unapplied <= 0 else "partially_matched"
     session.flush()
-    settle_if_paid(session, [item.invoice_id for item, _ in candidate.allocations])
+    audit(session, actor, "payment.booked", "transaction", tx.id, advice=candidate.advice_id,
+          allocations=[[i.number, a] for i, a in candidate.allocations],
+          reductions=[{"invoice": r.item.number, "kind": r.kind, "amount": r.amount,
+                       "vat": [[v.rate, v.net, v.tax] for v in r.vat]}
+                      for r in candidate.reductions])
+    if candidate.unapplied > 0:
+        customers = sorted({i.customer_id for i, _ in candidate.allocations})
+        audit(session, actor, "customer.credit", "transaction", tx.id,
+              customer=customers[0] if customers else None, amount=candidate.unapplied)
+    settle_if_paid(session, sorted({i.invoice_id for i, _ in candidate.allocations}))
 
 
-def _open_advices(session: Session) -> list[Advice]:
-    return [Advice(a.id, a.customer_id, a.payer_name, a.total,
-                   tuple(RemittanceLine(x.invoice_number, x.amount, x.deduction)
-                         for x in a.lines))
-            for a in session.scalars(select(RemittanceAdvice).where(
-                RemittanceAdvice.status == "open"))]
+# ------------------------------------------------------------------------- people
 
 
 def confirm_suggestion(rt: Runtime, transaction_id: int, actor: str, today: date,
                        choice: int = 0) -> str:
-    """A person books one of the ranked suggestions of a transaction in review."""
+    """A person books one of the ranked suggestions of a transaction in review, as it was
+    shown; refused when its invoices are no longer open enough."""
     with rt.db.unit_of_work() as session:
         tx = session.get(BankTransaction, transaction_id)
         if tx is None or tx.status != "review":
             raise ValueError(f"transaction {transaction_id} is not waiting for review")
-        payment = Payment(tx.amount, tx.currency, tx.counterparty_iban, tx.counterparty_name,
-                          f"{tx.reference} {tx.remittance_info} {tx.end_to_end_id}")
-        found = candidates(payment, open_items(session), _open_advices(session))
-        if choice >= len(found):
+        stored = [s for s in tx.suggestions or [] if "allocations" in s]
+        if not stored:  # stored by an earlier version: ask the index again
+            stored = [suggestion(c) for c in find(build_index(session), payment_of(tx),
+                                                  today).candidates]
+        if choice >= len(stored):
             raise ValueError(f"transaction {transaction_id} has no suggestion {choice + 1}")
-        apply(session, tx, found[choice], actor, None)
+        candidate = _candidate(session, tx, stored[choice])
+        apply(session, tx, candidate, actor, None)
         audit(session, actor, "transaction.confirmed", "transaction", tx.id,
-              reason=found[choice].reason, on=today)
+              reason=candidate.reason, on=today)
+        return tx.status
+
+
+def _candidate(session: Session, tx: BankTransaction, stored: dict[str, Any]) -> Candidate:
+    ids = sorted({int(a["invoice_id"]) for a in stored["allocations"]})
+    items = {i.invoice_id: i for i in _items(session, ids)}
+    allocations = []
+    for a in stored["allocations"]:
+        item, amount = items.get(int(a["invoice_id"])), Decimal(a["amount"])
+        cut = sum((Decimal(r["amount"]) for r in stored["reductions"]
+                   if int(r["invoice_id"]) == int(a["invoice_id"])), ZERO)
+        if item is None or item.open_amount < amount + cut:
+            raise ValueError(f"invoice {a['invoice_number']} is no longer open for {amount}; "
+                             "the suggestion is out of date")
+        allocations.append((item, amount))
+    reductions = tuple(Reduction(items[int(r["invoice_id"])], Decimal(r["amount"]), r["kind"],
+                                 tuple(VatPart(*(Decimal(v[k]) for k in ("rate", "gross", "net",
+                                                                           "tax")))
+                                       for v in r["vat"])) for r in stored["reductions"])
+    advice = stored.get("advice_id")
+    return Candidate(stored["kind"], Decimal(stored["confidence"]), tuple(allocations),
+                     stored["reason"], int(advice) if advice is not None else None,
+                     reductions, tx.amount, stored.get("payer", "unknown"))
+
+
+def _items(session: Session, ids: list[int]) -> list[OpenItem]:
+    """The given invoices as open items (open amount after active allocations)."""
+    paid = allocated(session, ids)
+    return [OpenItem(inv.id, inv.number, inv.customer_id, inv.customer.name, inv.customer.iban,
+                     inv.payment_reference, inv.gross_amount,
+                     inv.gross_amount - paid.get(inv.id, ZERO), inv.issue_date, inv.due_date,
+                     inv.currency)
+            for inv in session.scalars(select(Invoice).where(Invoice.id.in_(ids)))]
+
+
+def unmatch(rt: Runtime, transaction_id: int, actor: str, reason: str) -> str:
+    """Undo a transaction's match: its allocations are deactivated (kept, audited), its
+    invoices and advice open again, and the transaction waits in review. Automation may
+    not undo what a person booked."""
+    with rt.db.unit_of_work() as session:
+        tx = session.get(BankTransaction, transaction_id)
+        if tx is None:
+            raise ValueError(f"no transaction {transaction_id}")
+        rows = list(session.scalars(select(Allocation).where(
+            Allocation.transaction_id == tx.id, Allocation.active.is_(True))))
+        if is_automation(actor) and any(not is_automation(a.created_by) for a in rows):
+            raise PermissionError(f"transaction {transaction_id} was matched by a person; "
+                                  "automation does not undo it")
+        for row in rows:
+            row.active = False
+        for entry in session.scalars(select(AuditEntry).where(
+                AuditEntry.object_type == "transaction", AuditEntry.object_id == tx.id,
+                AuditEntry.action == "payment.booked")):
+            advice = session.get(RemittanceAdvice, entry.details.get("advice") or 0)
+            if advice is not None:
+                advice.status = "open"
+        tx.status = "review"
+        session.flush()
+        settle_if_paid(session, sorted({a.invoice_id for a in rows}))
+        audit(session, actor, "transaction.unmatched", "transaction", tx.id, reason=reason,
+              allocations=[a.id for a in rows])
         return tx.status
