@@ -110,3 +110,11 @@ def corpus_files(folder: Path, skip_suffixes: tuple[str, ...] = (),
     files = (p for p in folder.rglob("*") if p.is_file() and p.suffix not in skip_suffixes
              and p.name not in skip_names)
     return sorted(p.relative_to(folder).as_posix() for p in files)
+
+
+def mutated(data: bytes, edits: list[tuple[int, bytes]]) -> bytes:
+    """`data` with each (position, replacement) edit applied: for property tests of readers."""
+    out = bytearray(data)
+    for position, replacement in edits:
+        out[position : position + max(len(replacement), 1)] = replacement
+    return bytes(out)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from documents.mt940 import read_mt940
 from engine.core.records import Issue, Statement
-from tests.conftest import corpus_dir, corpus_files
+from tests.conftest import corpus_dir, corpus_files, mutated
 
 MT940 = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "mt940"
 
@@ -267,10 +267,7 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     )
 )
 def test_mutated_statement_never_raises(edits: list[tuple[int, bytes]]) -> None:
-    data = bytearray(GERMAN)
-    for position, replacement in edits:
-        data[position : position + max(len(replacement), 1)] = replacement
-    _check_contract(read_mt940(bytes(data), "mutated.sta"))
+    _check_contract(read_mt940(mutated(GERMAN, edits), "mutated.sta"))
 
 
 # ---------------------------------------------------------------- shared corpora

@@ -45,11 +45,10 @@ class _Look:
 
 def scan_configured(rt: Runtime, today: date) -> dict[str, Any]:
     """The job: scan `folders.watched` when it is set (off by default)."""
-    watched = rt.config.values.get("folders.watched")
-    if not watched:
+    if not rt.config["folders.watched"]:
         return {}
-    settle = float(rt.config.values.get("folders.settle_seconds", SETTLE_SECONDS))
-    return scan(rt, rt.config.path("folders.watched"), today, settle_seconds=settle)
+    return scan(rt, rt.config.path("folders.watched"), today,
+                settle_seconds=rt.config["folders.settle_seconds"])
 
 
 def scan(rt: Runtime, folder: Path, today: date, *, settle_seconds: float = SETTLE_SECONDS,
