@@ -26,25 +26,27 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # System packages: Tesseract with German (OCR), Pango and HarfBuzz (WeasyPrint), and
-# Dovecot's IMAP server, which the tests start on loopback to test the mail intake.
+# Dovecot's IMAP server, which the tests start on loopback to test the mail intake, and
+# Chromium, which the browser tests drive through Playwright (never a downloaded browser).
 system-packages:
 	@if command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx deu \
 	   && ldconfig -p | grep -q libpango-1.0 && ldconfig -p | grep -q libharfbuzz-subset \
-	   && test -x /usr/sbin/dovecot && test -x /usr/lib/dovecot/imap; then :; \
+	   && test -x /usr/sbin/dovecot && test -x /usr/lib/dovecot/imap && test -x /usr/bin/chromium; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core dovecot-core dovecot-imapd >/dev/null; \
+	    tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core dovecot-core dovecot-imapd chromium >/dev/null; \
 	elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then \
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core dovecot-core dovecot-imapd >/dev/null; \
+	    tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core dovecot-core dovecot-imapd chromium >/dev/null; \
 	else \
-	  echo "Please install: Tesseract 5 with German and English data (tesseract-ocr, tesseract-ocr-deu), Pango and HarfBuzz subset (for WeasyPrint), Dovecot with IMAP (dovecot-core, dovecot-imapd; for the tests)"; exit 1; \
+	  echo "Please install: Tesseract 5 with German and English data (tesseract-ocr, tesseract-ocr-deu), Pango and HarfBuzz subset (for WeasyPrint), Dovecot with IMAP (dovecot-core, dovecot-imapd; for the tests), Chromium (chromium; for the browser tests)"; exit 1; \
 	fi
 
 lint: setup
 	$(BIN)/ruff check engine documents web tests bench
 
 bench: setup
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 clean:

@@ -26,7 +26,7 @@ def run(script: Path) -> int:
 
 
 def main() -> int:
-    scripts = sorted(HERE.glob("bench_*.py"))
+    scripts = sorted(HERE.glob("bench_*.py")) + [HERE / "accuracy.py"]  # extraction accuracy
     if not scripts:
         print(f"no bench_*.py in {HERE}", file=sys.stderr)
         return 1

@@ -1,7 +1,9 @@
 """ISO 20022 bank statements: read camt.052/053/054 (any version, also zipped), write camt.053.
 
 `read_camt` never raises on bad input: every problem becomes an `Issue` whose message names
-the element path (``Stmt[1]/Ntry[3]/Amt``). XML is parsed with defusedxml and any DOCTYPE is
+the element path (``Stmt[1]/Ntry[3]/Amt``); an element that cannot be read as written
+(amount, indicator, date, batch details, a ZIP member) gives a `Malformed` issue, on which
+the import books nothing of the file, while a balance that does not add up is reported. XML is parsed with defusedxml and any DOCTYPE is
 refused, so entity expansion and external entities cannot happen. Amounts keep the precision
 written in the file and are signed by CdtDbtInd (DBIT negative). A batch entry with several
 TxDtls becomes one `StatementEntry` per transaction (source ``... entry 2 tx 1``). Entries
@@ -25,6 +27,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 from lxml import etree
 
+from documents.statement_errors import Malformed
 from engine.core.money import round_money
 from engine.core.records import Issue, Statement, StatementEntry
 
@@ -74,14 +77,16 @@ def _read_zip(data: bytes, source: str) -> tuple[tuple[Statement, ...], list[Iss
             with archive.open(info) as member:
                 content = member.read(_MAX_MEMBER + 1)
         except Exception as exc:  # encrypted, unsupported compression, corrupt data ...
-            issues.append(Issue(where, f"ZIP member cannot be unpacked ({exc})"))
+            issues.append(Malformed(where, f"ZIP member cannot be unpacked ({exc})"))
             continue
         if len(content) > _MAX_MEMBER:
-            issues.append(Issue(where, f"ZIP member larger than {_MAX_MEMBER} bytes, refused"))
+            issues.append(Malformed(where, f"ZIP member larger than {_MAX_MEMBER} bytes, refused"))
             continue
         found, member_issues = _read_xml(content, where)
         statements.extend(found)
-        issues.extend(member_issues)
+        # a member that yields no statement is a part of the file lost: the file is malformed
+        issues.extend(i if found or isinstance(i, Malformed) else Malformed(i.where, i.message)
+                      for i in member_issues)
     return tuple(statements), issues
 
 
@@ -127,17 +132,21 @@ class _Reader:
         self.source = source
         self.issues: list[Issue] = []
 
-    def issue(self, path: str, message: str) -> None:
-        self.issues.append(Issue(self.source, f"{path}: {message}"))
+    def issue(self, path: str, message: str, *, bad: bool = False) -> None:
+        """Report a problem at an element path; `bad`: the element is malformed (the file
+        is refused as a whole), else it is only reported (a balance that does not add up)."""
+        kind = Malformed if bad else Issue
+        self.issues.append(kind(self.source, f"{path}: {message}"))
 
     def signed(self, amt: Element | None, indicator: str, path: str) -> Decimal | None:
         """The amount in `amt`, negative for DBIT; None (with an issue) when unreadable."""
         text = "" if amt is None or amt.text is None else amt.text.strip()
         if not _AMOUNT.fullmatch(text):
-            self.issue(path, f"missing or invalid amount {text!r}" if text else "missing amount")
+            message = f"missing or invalid amount {text!r}" if text else "missing amount"
+            self.issue(path, message, bad=True)
             return None
         if indicator not in ("CRDT", "DBIT"):
-            self.issue(path, f"CdtDbtInd must be CRDT or DBIT, not {indicator!r}")
+            self.issue(path, f"CdtDbtInd must be CRDT or DBIT, not {indicator!r}", bad=True)
             return None
         value = Decimal(text)
         return -value if indicator == "DBIT" and value else value
@@ -154,7 +163,8 @@ class _Reader:
                 return date.fromisoformat(match.group(1))
         except ValueError:
             pass
-        self.issue(f"{path}/{name}", f"invalid date {text!r}" if text else "no Dt or DtTm")
+        message = f"invalid date {text!r}" if text else "no Dt or DtTm"
+        self.issue(f"{path}/{name}", message, bad=True)
         return None
 
     def statement(self, element: Element, path: str, where: str) -> Statement:
@@ -201,7 +211,7 @@ class _Reader:
         amount = self.signed(ntry.find("Amt"), indicator, f"{path}/Amt")
         booked, valued = self.day(ntry, "BookgDt", path), self.day(ntry, "ValDt", path)
         if ntry.find("BookgDt") is None and ntry.find("ValDt") is None:
-            self.issue(path, "no BookgDt and no ValDt, entry left out")
+            self.issue(path, "no BookgDt and no ValDt, entry left out", bad=True)
         booked = booked or valued
         if amount is None or booked is None:
             return []
@@ -212,9 +222,11 @@ class _Reader:
             parts = self.batch(txs, indicator, path, ccy)
             total = sum((value for value, _, _ in parts or ()), Decimal("0"))
             if parts is None:
-                self.issue(f"{path}/NtryDtls", "batch kept as one entry: a TxDtls has no amount")
+                self.issue(f"{path}/NtryDtls", "batch kept as one entry: a TxDtls has no amount",
+                           bad=True)
             elif total != amount:
-                self.issue(f"{path}/NtryDtls", f"TxDtls add up to {total}, entry says {amount}")
+                self.issue(f"{path}/NtryDtls", f"TxDtls add up to {total}, entry says {amount}",
+                           bad=True)
         if parts is None:
             parts = [(amount, ccy, txs[0] if len(txs) == 1 else None)]
         bank_reference = _text(ntry, "AcctSvcrRef")

@@ -7,8 +7,9 @@ file, guideline `urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnu
 business process BT-23 (PEPPOL billing 01).
 
 Both carry what XRechnung asks beyond EN 16931, as the content is the same: buyer reference
-BT-10 (the customer number, else the buyer's order reference), the seller contact BG-6 (the
-company name as contact point, phone, e-mail), electronic addresses BT-34 / BT-49 (e-mail,
+BT-10 (`buyer_reference`: the buyer's own, e.g. a public buyer's Leitweg-ID, else the
+customer number, else the buyer's order reference), the seller contact BG-6 (the contact
+person BT-41 from company.contact_name, else the company name; phone, e-mail), electronic addresses BT-34 / BT-49 (e-mail,
 scheme EM), payment means 58 (SEPA credit transfer) with the seller's IBAN (credit notes:
 97, clearing against the invoice), payment terms BT-20 with a cash discount also as
 XRechnung's "#SKONTO#TAGE=n#PROZENT=n.nn#" line, and exemption reasons BT-120 / BT-121.
@@ -109,6 +110,12 @@ def xrechnung_xml(doc: InvoiceDocument) -> bytes:
     return invoice_xml(doc, XRECHNUNG)
 
 
+def buyer_reference_of(doc: InvoiceDocument) -> str:
+    """BT-10: the buyer's reference (a Leitweg-ID), else the customer number, else the
+    buyer's order reference; '' when there is none."""
+    return doc.buyer.buyer_reference or doc.buyer.customer_number or doc.order_reference
+
+
 def payment_terms(doc: InvoiceDocument) -> str:
     """BT-20: the printed terms, and a cash discount as XRechnung's Skonto line (BR-DE-18:
     one line of its own, closed by a line break)."""
@@ -119,13 +126,14 @@ def payment_terms(doc: InvoiceDocument) -> str:
     return text
 
 
-def facturx_pdf(pdf: bytes, xml: bytes) -> bytes:
+def facturx_pdf(pdf: bytes, xml: bytes, *, check_xsd: bool = True) -> bytes:
     """`pdf` with `xml` embedded as factur-x.xml (Factur-X EN 16931, PDF/A-3 metadata).
 
-    The factur-x package validates the XML against its XSD first and raises if it fails.
+    The factur-x package validates the XML against its XSD first and raises if it fails
+    (`check_xsd=False` for XML that has just passed `xsd_errors`).
     """
     result: bytes = facturx.generate_from_binary(
-        pdf, xml, flavor="factur-x", level="en16931", check_xsd=True
+        pdf, xml, flavor="factur-x", level="en16931", check_xsd=check_xsd
     )
     return result
 
@@ -247,7 +255,7 @@ def _party(parent: etree._Element, name: str, party: Party, *, seller: bool) -> 
         _sub(_sub(element, "ram:SpecifiedLegalOrganization"), "ram:ID", party.register)
     if seller:  # BG-6; the company is the contact point when no person is named (BR-DE-5)
         contact = _sub(element, "ram:DefinedTradeContact")
-        _sub(contact, "ram:PersonName", party.name)
+        _sub(contact, "ram:PersonName", party.contact_name or party.name)
         if party.phone:
             phone = _sub(contact, "ram:TelephoneUniversalCommunication")
             _sub(phone, "ram:CompleteNumber", party.phone)
@@ -267,7 +275,7 @@ def _party(parent: etree._Element, name: str, party: Party, *, seller: bool) -> 
 
 def _agreement(transaction: etree._Element, doc: InvoiceDocument) -> None:
     agreement = _sub(transaction, "ram:ApplicableHeaderTradeAgreement")
-    buyer_reference = doc.buyer.customer_number or doc.order_reference
+    buyer_reference = buyer_reference_of(doc)
     if buyer_reference:
         _sub(agreement, "ram:BuyerReference", buyer_reference)  # BT-10
     _party(agreement, "ram:SellerTradeParty", doc.seller, seller=True)

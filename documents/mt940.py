@@ -1,7 +1,9 @@
 """SWIFT MT940 bank statements (and MT942 interim reports): every statement of a file.
 
 `read_mt940` never raises on bad input: every problem becomes an `Issue` whose place is
-``file:line`` (the line of the field in the decoded file). Bytes are read as UTF-8, else
+``file:line`` (the line of the field in the decoded file); a field that cannot be read as
+written (:61:, a balance, a second :25: holding another field's text) gives a `Malformed`
+issue, on which the import books nothing of the file. Bytes are read as UTF-8, else
 cp1252, else latin-1; CRLF, LF and CR line ends, SWIFT blocks ({1:…}{2:…}{4: … -}), bank
 header lines and SOH/ETX bytes are all accepted. A statement runs from :20: (or the first
 field after the end of the previous one) to ``-`` or the next :20:; a second opening balance
@@ -13,10 +15,8 @@ date (MMDD, its year taken so that it lies closest to the value date, across a n
 else the value date. A day past the end of its month (30 February, which some German banks
 use for period-end entries) is the month's last day. Opening + entries = closing is checked.
 
-:86: is read in three forms (`_details`): the German structured ``GVC?00…?20…?32…`` (also with
-another separator such as ``>``) with its SEPA keys in ?20–?29; the SWIFT ``/CODE/value``
-form (NAME, REMI, EREF, IBAN, CNTP …); and free text. The non-SWIFT :NS: subfields of some
-German exports (01–14 purpose, 15–16 name) stand in when there is no :86:.
+:86: (German ``?20…?32`` subfields, SWIFT ``/CODE/value``, free text) and the :NS:
+subfields of some German exports are read by documents.mt940_details.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from engine.core.checks import iban_valid, rf_valid
+from documents.mt940_details import details, find_iban, find_rf
+from documents.statement_errors import Malformed
+from engine.core.checks import iban_valid
 from engine.core.records import Issue, Statement, StatementEntry
 
 _TAGS = frozenset(
@@ -39,20 +41,11 @@ _AMOUNT = r"\d{1,18}(?:,\d{0,10})?|,\d{1,10}"
 _BALANCE = re.compile(rf"(?a)([CD])(\d{{6}})([A-Z]{{3}})?({_AMOUNT})")
 _LINE61 = re.compile(
     rf"(?a)(?P<value>\d{{6}})(?P<entry>\d{{4}}| {{4}})?\s*(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
-    rf"\n?(?P<amount>{_AMOUNT})(?![\d,])(?P<type>[A-Z][A-Z0-9 ]{{3}})?(?P<refs>[^\n]*)"
+    rf"\n?(?P<amount>{_AMOUNT})(?![\d,.])(?P<type>[A-Z][A-Z0-9 ]{{3}})?(?P<refs>[^\n]*)"
     r"\n?(?P<extra>.*)",
     re.S,
 )
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_IBAN = re.compile(r"(?a)[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
-_SEPA_KEY = re.compile(
-    r"(?<![A-Za-z0-9])(EREF|KREF|MREF|CRED|DEBT|COAM|OAMT|SVWZ|ABWA|ABWE|IBAN|BIC)\+"
-)
-_SLASH_KEY = re.compile(
-    r"/(EREF|NAME|REMI|IBAN|BIC|CNTP|ORDP|BENM|TRTP|CSID|MARF|PURP|ULTC|ULTD|ISDT|RTRN|ADDR"
-    r"|PREF|IREF|KREF|SVCL|BUSP|FX|CHGS|OCMT|EXCH|ACCW|RTYP)/"
-)
-_RF = re.compile(r"(?a)(?<![A-Z0-9])RF\d{2}[A-Z0-9 ]{1,30}")
 
 
 def read_mt940(data: bytes, source: str) -> tuple[tuple[Statement, ...], list[Issue]]:
@@ -156,8 +149,11 @@ class _Reader:
         self.issues: list[Issue] = []
         self.statements: list[Statement] = []
 
-    def issue(self, line: int, message: str) -> None:
-        self.issues.append(Issue(f"{self.source}:{line}", message))
+    def issue(self, line: int, message: str, *, bad: bool = False) -> None:
+        """Report a problem at a line; `bad`: the field is malformed (the file is refused as
+        a whole), else it is only reported (a balance that does not add up)."""
+        kind = Malformed if bad else Issue
+        self.issues.append(kind(f"{self.source}:{line}", message))
 
     def read(self, fields: list[_Field]) -> tuple[Statement, ...]:
         draft: _Draft | None = None
@@ -189,9 +185,10 @@ class _Reader:
             draft.reference = first
         elif tag == "25":
             if draft.account:
-                self.issue(f.line, f":25: again in one statement, {first[:40]!r} ignored")
+                self.issue(f.line, f":25: again in one statement, {first[:40]!r} ignored",
+                           bad=True)
             else:
-                draft.account = _iban(first) or first
+                draft.account = find_iban(first) or first
         elif tag in ("28", "28C"):
             draft.number = first
         elif tag[:2] in ("60", "62"):
@@ -223,7 +220,7 @@ class _Reader:
         day = match and _yymmdd(match.group(2))
         if not match or not day:
             want = "C|D, YYMMDD, currency, amount"
-            self.issue(line, f":{tag}: cannot be read: {text[:40]!r} (want {want})")
+            self.issue(line, f":{tag}: cannot be read: {text[:40]!r} (want {want})", bad=True)
             return None
         value = _amount(match.group(4))
         return (-value if match.group(1) == "D" else value), match.group(3) or "", line
@@ -233,17 +230,19 @@ class _Reader:
         if not match:
             want = "YYMMDD[MMDD] C|D|RC|RD amount type reference"
             first = text.split("\n", 1)[0].strip()
-            self.issue(line, f":61: cannot be read: {first[:50]!r} (want {want})")
+            self.issue(line, f":61: cannot be read: {first[:50]!r} (want {want})", bad=True)
             return None
         value_date = _yymmdd(match["value"])
         if value_date is None:
-            self.issue(line, f":61: invalid value date {match['value']!r}, entry left out")
+            self.issue(line, f":61: invalid value date {match['value']!r}, entry left out",
+                       bad=True)
             return None
         booking_date = value_date
         if match["entry"] and match["entry"].strip():
             found = _near(value_date, match["entry"])
             if found is None:
-                self.issue(line, f":61: invalid entry date {match['entry']!r}, value date used")
+                self.issue(line, f":61: invalid entry date {match['entry']!r}, value date used",
+                           bad=True)
             booking_date = found or value_date
         amount = _amount(match["amount"])
         signed = -amount if match["mark"] in ("D", "RC") else amount
@@ -284,9 +283,9 @@ class _Reader:
 
     def make_entry(self, e: _Entry, currency: str) -> StatementEntry:
         customer_ref, _, bank_ref = e.refs.partition("//")
-        info = _details(e.details, e.non_swift, e.extra)
+        info = details(e.details, e.non_swift, e.extra)
         if not info["reference"]:
-            info["reference"] = _rf(customer_ref)
+            info["reference"] = find_rf(customer_ref)
         where = f"{self.source}:{e.line}"
         return StatementEntry(e.booking_date, e.value_date, e.amount, currency,
                               bank_reference=bank_ref.strip(), source=where, **info)
@@ -313,128 +312,3 @@ def _near(value: date, mmdd: str) -> date | None:
     found = (_day(y, int(mmdd[:2]), int(mmdd[2:])) for y in range(value.year - 1, value.year + 2))
     candidates = [d for d in found if d is not None]
     return min(candidates, key=lambda d: abs((d - value).days)) if candidates else None
-
-
-def _clean(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _rf(*texts: str) -> str:
-    """The first valid ISO 11649 RF reference in the texts (spaces inside allowed), or ''."""
-    for text in texts:
-        for match in _RF.finditer(text.upper()):
-            candidate = match.group().rstrip()
-            for end in range(len(candidate), 4, -1):
-                compact = candidate[:end].replace(" ", "")
-                if candidate[end - 1] != " " and len(compact) <= 25 and rf_valid(compact):
-                    return compact
-    return ""
-
-
-def _iban(*texts: str) -> str:
-    for text in texts:
-        compact = re.sub(r"\s", "", text).upper()
-        if _IBAN.fullmatch(compact):
-            return compact
-    return ""
-
-
-def _details(parts: list[list[str]], non_swift: list[str], extra: str) -> dict[str, str]:
-    """Counterparty, references and remittance text from an entry's :86: (or :NS:) lines."""
-    first = "".join(parts[0]) if parts else ""
-    structured = re.match(r"(?a)\s*\d{3}(?:([?>])\d{2}|\s*$)", first)
-    if structured:
-        return _german("".join("".join(p) for p in parts), structured.group(1) or "?")
-    text = " ".join(_unwrap(p) for p in parts)
-    if text.lstrip().startswith("/") and re.search(r"/(NAME|REMI|EREF|CNTP|IBAN)/", text):
-        return _slash("".join("".join(p) for p in parts), extra)
-    if not parts and non_swift:
-        return _non_swift(non_swift)
-    text = _clean(text) or extra
-    return _info("", _iban(text.split(" ", 1)[0], extra), _rf(text), text, "")
-
-
-def _info(name: str, iban: str, reference: str, remittance: str, e2e: str) -> dict[str, str]:
-    return {
-        "counterparty_name": name,
-        "counterparty_iban": iban,
-        "reference": reference,
-        "remittance_info": remittance,
-        "end_to_end_id": e2e,
-    }
-
-
-def _unwrap(lines: list[str]) -> str:
-    """Free text: a line filled to 65 characters goes on without a space, others with one."""
-    out, previous = "", ""
-    for line in lines:
-        out += ("" if not out or len(previous) >= 65 else " ") + line
-        previous = line
-    return out
-
-
-def _join(pieces: list[str], continuous: bool) -> str:
-    """Subfields: glued when the text runs on (SEPA, or a full 27 characters), else a space."""
-    out, previous = "", ""
-    for piece in pieces:
-        glue = continuous or len(previous) >= 27
-        out += "" if not out or (glue and not _SEPA_KEY.match(piece.lstrip())) else " "
-        out, previous = out + piece, piece
-    return out
-
-
-def _sepa(text: str) -> tuple[str, dict[str, str]]:
-    """Text before the first SEPA key and the keys' values (the first of a key wins)."""
-    matches = list(_SEPA_KEY.finditer(text))
-    keys: dict[str, str] = {}
-    for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else None
-        keys.setdefault(match.group(1), text[match.end() : end])
-    return text[: matches[0].start()] if matches else text, keys
-
-
-def _german(text: str, separator: str) -> dict[str, str]:
-    pieces = re.split(rf"(?a){re.escape(separator)}(\d{{2}})", text)
-    fields = list(zip(pieces[1::2], pieces[2::2], strict=True))
-    codes = {code for code, _ in fields}
-    purpose = [v for c, v in fields if "20" <= c <= "29"]
-    more = [v for c, v in fields if "60" <= c <= "63"]
-    sepa = _SEPA_KEY.search("".join(purpose + more)) is not None
-    if "29" in codes:  # ?60–?63 carry on where ?29 stopped
-        purpose, more = purpose + more, []
-    body = _join(purpose, sepa)
-    _, keys = _sepa(body)
-    rest, more_keys = _sepa(_join(more, sepa))
-    for key, value in more_keys.items():
-        keys.setdefault(key, value)
-    eref = _clean(keys.get("EREF", ""))
-    eref = "" if eref.upper() == "NOTPROVIDED" else eref
-    remittance = keys["SVWZ"] if "SVWZ" in keys else _SEPA_KEY.sub(" ", body)
-    remittance = _clean(f"{remittance} {rest}")
-    name = _join([v for c, v in fields if c in ("32", "33")], False)
-    accounts = [v for c, v in fields if c in ("31", "38")]
-    iban = _iban(*accounts, keys.get("IBAN", ""))
-    return _info(_clean(name), iban, _rf(eref, remittance, body), remittance, eref)
-
-
-def _slash(text: str, extra: str) -> dict[str, str]:
-    """The SWIFT structured form /EREF/…/NAME/…/REMI/… (Dutch and many other banks)."""
-    pieces = _SLASH_KEY.split(text)
-    keys: dict[str, str] = {}
-    for key, value in zip(pieces[1::2], pieces[2::2], strict=True):
-        keys.setdefault(key, value.strip().strip("/").strip())
-    counterparty = (keys.get("CNTP") or keys.get("BENM") or keys.get("ORDP") or "").split("/")
-    remittance = re.sub(r"^(USTD|STRD)/+(CUR/+)?", "", keys.get("REMI", ""))
-    eref = "" if keys.get("EREF", "").upper() == "NOTPROVIDED" else keys.get("EREF", "")
-    name = keys.get("NAME") or (counterparty[2] if len(counterparty) > 2 else "")
-    iban = _iban(keys.get("IBAN", ""), counterparty[0], extra)
-    remittance = _clean(remittance.strip("/"))
-    return _info(_clean(name), iban, _rf(remittance, eref), remittance, _clean(eref))
-
-
-def _non_swift(lines: list[str]) -> dict[str, str]:
-    """:NS: lines 'NNtext': 01–14 purpose, 15–16 counterparty name."""
-    coded = [(line[:2], line[2:]) for line in lines if re.match(r"(?a)\d{2}", line)]
-    purpose = _clean(" ".join(v for c, v in coded if "01" <= c <= "14"))
-    name = _clean(_join([v for c, v in coded if c in ("15", "16")], False))
-    return _info(name, "", _rf(purpose), purpose, "")

@@ -13,10 +13,10 @@ Structured data wins. By content (`sniff`), never by name:
   is one, else the text extractor (`text`); so is CSV that is no statement but reads as
   an order, remittance advice or invoice.
 
-Two vocabularies. `o2c parse` speaks issue 4's field names (number, issue_date,
-total_net, buyer_vat_id, …), the text extractor and the intake speak theirs
-(order_number, order_date, net_amount, vat_id, …). `INTAKE_NAMES` maps the one to the
-other per kind; names not in it are the same in both (delivery_date, currency, iban,
+Two vocabularies. The readers (XML and the text extractor) and `o2c parse` speak issue
+4's field names (number, issue_date, total_net, buyer_vat_id, …); the intake speaks its
+own (order_number, order_date, net_amount, vat_id, …). `INTAKE_NAMES` maps the one to
+the other per kind; names not in it are the same in both (delivery_date, currency, iban,
 payment_reference, customer_number, quote_reference, payment_date, seller_name, …).
 `read_document` returns issue 4's names; `parse_document` the intake's.
 
@@ -27,21 +27,25 @@ payment_reference, customer_number, quote_reference, payment_date, seller_name, 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from documents.embedded import find_embedded_xml
 from documents.errors import ReadError
 from documents.extract import extract
-from documents.ocr import ocr_png
-from documents.pdftext import PageText, PdfError, read_pdf
+from documents.layouts import Layout, LayoutError, load_layouts
+from documents.ocr import OcrError, OcrJob, ocr_pages
+from documents.pdftext import OcrText, PageText, PdfError, Word, read_pdf
 from documents.sniff import sniff
 from documents.statements import read_statement, statement_json
 from documents.xml_documents import LineItem, read_xml_document
+from engine.core.config import Config
 from engine.core.records import Field, Issue, ParsedDocument
 
 FIELD_ORDER = ("number", "issue_date", "due_date", "delivery_date", "currency", "total_net",
@@ -60,9 +64,29 @@ INTAKE_NAMES: Mapping[str, Mapping[str, str]] = {
     "unknown": _INVOICE,
     "bank_statement": {},
 }
+LAYOUTS = Path(__file__).resolve().parent.parent / "rules" / "layouts"  # per-sender layouts
 IMAGE_TYPES = ("png", "jpeg", "tiff")
 STATEMENT_TYPES = ("camt", "zip", "mt940", "csv")
 XML_TYPES = ("cii", "ubl", "order_x", "xml")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How files are read: OCR languages, the limits (config `limits`) and the folder of
+    the senders' layouts (`storage.rules`/layouts)."""
+
+    ocr_languages: str = "deu+eng"
+    max_pages: int = 50
+    max_megapixels: int = 150
+    layouts: Path = LAYOUTS
+
+    @classmethod
+    def of(cls, config: Config) -> ReadOptions:
+        return cls(config["ocr.languages"], config["limits.pdf_pages"],
+                   config["limits.image_megapixels"], config.path("storage.rules") / "layouts")
+
+
+DEFAULT = ReadOptions()
 
 
 @dataclass(frozen=True)
@@ -76,30 +100,26 @@ class Reading:
     error: Issue | None = None
 
 
-def parse_file(data: bytes, name: str, *, ocr_languages: str = "deu+eng",
-               max_pages: int = 50) -> dict[str, Any]:
+def parse_file(data: bytes, name: str, options: ReadOptions = DEFAULT) -> dict[str, Any]:
     """The JSON object `o2c parse --json` prints for one file; never raises."""
-    return reading_json(read_file(data, name, ocr_languages=ocr_languages, max_pages=max_pages))
+    return reading_json(read_file(data, name, options))
 
 
-def parse_document(data: bytes, name: str, *, ocr_languages: str = "deu+eng",
-                   max_pages: int = 50) -> ParsedDocument:
+def parse_document(data: bytes, name: str, options: ReadOptions = DEFAULT) -> ParsedDocument:
     """The intake's view of one file (the extractor's field names); `ReadError` if unreadable."""
-    reading = read_document(data, name, ocr_languages=ocr_languages, max_pages=max_pages)
+    reading = read_document(data, name, options)
     return rename(reading.document, INTAKE_NAMES.get(reading.document.kind, {}))
 
 
-def read_file(data: bytes, name: str, *, ocr_languages: str = "deu+eng",
-              max_pages: int = 50) -> Reading:
+def read_file(data: bytes, name: str, options: ReadOptions = DEFAULT) -> Reading:
     """`read_document`, with an unreadable file as a `Reading` with its `error`."""
     try:
-        return read_document(data, name, ocr_languages=ocr_languages, max_pages=max_pages)
+        return read_document(data, name, options)
     except ReadError as exc:
         return Reading(name, "", ParsedDocument("unknown", name), exc.issue)
 
 
-def read_document(data: bytes, name: str, *, ocr_languages: str = "deu+eng",
-                  max_pages: int = 50) -> Reading:
+def read_document(data: bytes, name: str, options: ReadOptions = DEFAULT) -> Reading:
     """Read one file by its content (see the module docstring); `ReadError` if unreadable."""
     if not data:
         raise ReadError(name, "the file is empty")
@@ -109,11 +129,14 @@ def read_document(data: bytes, name: str, *, ocr_languages: str = "deu+eng",
     if file_type in XML_TYPES:
         return Reading(name, "xml", read_xml_document(data, name))
     if file_type == "pdf":
-        return _read_pdf(data, name, ocr_languages, max_pages)
+        return _read_pdf(data, name, options)
     if file_type in IMAGE_TYPES:
-        pages = [PageText(n, _lines(_ocr(png, ocr_languages, f"{name} p{n}")), ocr=True)
-                 for n, png in enumerate(_image_pages(data, name, max_pages), start=1)]
-        return Reading(name, "ocr", canonical(extract(pages, name)))
+        images = _image_pages(data, name, options)
+        texts = _ocr([OcrJob(png, None, options.ocr_languages) for png in images],
+                     [f"{name} p{n}" for n in range(1, len(images) + 1)])
+        pages = [PageText(n, t.lines, True, t.words, t.width, t.height)
+                 for n, t in enumerate(texts, start=1)]
+        return Reading(name, "ocr", _extract(pages, name, options.layouts))
     if file_type in STATEMENT_TYPES or file_type == "text":
         statements, issues = read_statement(data, name)
         if statements:
@@ -122,7 +145,7 @@ def read_document(data: bytes, name: str, *, ocr_languages: str = "deu+eng",
                                       tuple(issues))
             return Reading(name, source, document)
         if file_type in ("csv", "text"):  # a mail body with commas sniffs as CSV
-            document = canonical(extract([PageText(1, _lines(_decode(data)))], name))
+            document = _extract([_text_page(_decode(data))], name, options.layouts)
             if file_type == "text" or document.kind != "unknown":
                 return Reading(name, "text", document)
         raise ReadError(name, "; ".join(i.message for i in issues) or "no statement found")
@@ -132,11 +155,11 @@ def read_document(data: bytes, name: str, *, ocr_languages: str = "deu+eng",
                           f"file (the content is {file_type})")
 
 
-def _read_pdf(data: bytes, name: str, languages: str, max_pages: int) -> Reading:
+def _read_pdf(data: bytes, name: str, options: ReadOptions) -> Reading:
     notes: list[Issue] = []
     pdfium_error: ReadError | None = None
     try:
-        embedded = find_embedded_xml(data, name, max_pages=max_pages)
+        embedded = find_embedded_xml(data, name, max_pages=options.max_pages)
     except ReadError as exc:
         embedded, pdfium_error = None, exc  # pdfplumber below may still read the text
     if embedded is not None:
@@ -147,8 +170,11 @@ def _read_pdf(data: bytes, name: str, languages: str, max_pages: int) -> Reading
         except ReadError as exc:
             notes.append(Issue(exc.where, f"{exc.reason}; reading the printed pages instead"))
     try:
-        pages, issues = read_pdf(data, name, max_pages=max_pages,
-                                 ocr=lambda png, where: _ocr(png, languages, where))
+        pages, issues = read_pdf(
+            data, name, max_pages=options.max_pages,
+            max_pixels=options.max_megapixels * 1_000_000,
+            ocr_all=lambda pdf, wheres: _ocr([OcrJob(pdf, index, options.ocr_languages)
+                                              for index, _ in wheres], [w for _, w in wheres]))
     except ReadError:
         raise
     except Exception as exc:  # PdfError, and pdfminer's many types for damaged files
@@ -157,24 +183,52 @@ def _read_pdf(data: bytes, name: str, languages: str, max_pages: int) -> Reading
         reason = str(exc).removeprefix(f"{name}: ") if isinstance(exc, PdfError) else \
             f"not a readable PDF ({_reason(exc)})"
         raise ReadError(name, reason) from exc
-    document = canonical(extract(pages, name))
+    document = _extract(pages, name, options.layouts)
     document = replace(document, issues=tuple(notes) + document.issues + tuple(issues))
     return Reading(name, "ocr" if any(p.ocr for p in pages) else "text", document)
 
 
-def _ocr(png: bytes, languages: str, where: str) -> str:
+def _extract(pages: list[PageText], name: str, folder: Path = LAYOUTS) -> ParsedDocument:
+    """The text extractor with the senders' layouts of rules/layouts (a broken layout file
+    is a warning: the generic extractor still reads the document)."""
     try:
-        return ocr_png(png, languages).replace("|", " ")  # table rules are never content
-    except Exception as exc:  # pytesseract, Pillow and the OS raise many types
-        if "TesseractNotFound" in type(exc).__name__:
-            raise ReadError(where, "OCR is not available: Tesseract is not installed") from exc
-        raise ReadError(where, f"OCR failed ({_reason(exc)})") from exc
+        layouts = sender_layouts(folder)
+    except LayoutError as exc:
+        document = extract(pages, name)
+        return replace(document, issues=(Issue(exc.where, exc.message), *document.issues))
+    return extract(pages, name, layouts)
 
 
-def _image_pages(data: bytes, name: str, max_pages: int) -> list[bytes]:
-    """The image itself, or each frame of a multi-page TIFF as PNG."""
+_LAYOUT_CACHE: dict[Path, tuple[tuple[tuple[str, float], ...], list[Layout]]] = {}
+
+
+def sender_layouts(folder: Path = LAYOUTS) -> list[Layout]:
+    """The layouts in `folder`, read again only when a file changed."""
+    stamp = tuple((p.name, p.stat().st_mtime) for p in sorted(folder.glob("*.yaml"))) \
+        if folder.is_dir() else ()
+    cached = _LAYOUT_CACHE.get(folder)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, load_layouts(folder))
+        _LAYOUT_CACHE[folder] = cached
+    return cached[1]
+
+
+def _ocr(jobs: list[OcrJob], wheres: list[str]) -> list[OcrText]:
+    """The pages through Tesseract, in parallel (one process per core); `ReadError` naming
+    the page that failed."""
+    try:
+        return ocr_pages(jobs)
+    except OcrError as exc:
+        where = wheres[exc.index] if exc.index is not None else wheres[0]
+        raise ReadError(where, exc.message) from exc
+
+
+def _image_pages(data: bytes, name: str, options: ReadOptions) -> list[bytes]:
+    """The image itself, or each frame of a multi-page TIFF as PNG (each frame within the
+    pixel limit; Pillow's own bomb check stays on as well)."""
     from PIL import Image
 
+    max_pages, max_pixels = options.max_pages, options.max_megapixels * 1_000_000
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about every odd EXIF field
@@ -183,6 +237,9 @@ def _image_pages(data: bytes, name: str, max_pages: int) -> list[bytes]:
                 frames = int(getattr(image, "n_frames", 1))
                 if frames > max_pages:
                     raise ReadError(name, f"{frames} pages, more than the limit {max_pages}")
+                if image.width * image.height > max_pixels:
+                    raise ReadError(name, f"{image.width}×{image.height} pixels, more than the "
+                                          f"limit of {options.max_megapixels} megapixels")
                 if frames == 1:
                     image.verify()
                     return [data]
@@ -291,6 +348,14 @@ def _json(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _text_page(text: str) -> PageText:
+    """Plain text as one page; its words get boxes from their character columns, so
+    columns in fixed-width text line up for the extractor as they do on a PDF page."""
+    words = [Word(m.group(), m.start() * 6.0, row * 12.0, m.end() * 6.0, row * 12.0 + 10.0)
+             for row, line in enumerate(text.splitlines()) for m in re.finditer(r"\S+", line)]
+    return PageText(1, _lines(text), words=tuple(words))
 
 
 def _lines(text: str) -> tuple[str, ...]:

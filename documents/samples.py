@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from documents.render import render_pdf
 from engine.core.money import round_money
-from engine.core.records import Party
+from engine.core.records import Address, Party
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,24 @@ def scanned(pdf: bytes, dpi: int = 200) -> bytes:
     out = io.BytesIO()
     images[0].save(out, format="PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return out.getvalue()
+
+
+# One sample seller, buyer and order for tests and benchmarks (valid VAT ids and IBANs).
+SAMPLE_SELLER = Party("Muster Maschinenbau GmbH",
+                      Address("Industriestraße 12", "70565", "Stuttgart"),
+                      vat_id="DE123456788", iban="DE89370400440532013000")
+SAMPLE_BUYER = Buyer("K-10001", "Hoffmann Bau AG", "Am Hafen 3", "20457", "Hamburg",
+                     "DE136695976", "DE02120300000000202051", "Jens Hoffmann")
+SAMPLE_LINES = (
+    OrderedLine(1, "HM-200", "Hydraulikmotor HM 200", Decimal(10), "Stk", Decimal("1250.00")),
+    OrderedLine(2, "DS-15", "Dichtungssatz 15 mm", Decimal(40), "Stk", Decimal("12.35")))
+LONG_LINES = tuple(OrderedLine(i, f"AB-{100 + i}", f"Stahlwinkel Typ {i}", Decimal(i % 7 + 1),
+                               "Stk", Decimal(f"{10 + i}.{i * 7 % 100:02d}"))
+                   for i in range(1, 41))
+
+
+def sample_order(lang: str = "de", lines: Sequence[OrderedLine] = SAMPLE_LINES) -> bytes:
+    """Purchase order B-2026-4711 of the sample buyer, naming quote AN-2026-0001."""
+    return purchase_order_pdf(seller=SAMPLE_SELLER, buyer=SAMPLE_BUYER, number="B-2026-4711",
+                              order_date=date(2026, 9, 2), delivery_date=date(2026, 9, 15),
+                              lines=list(lines), lang=lang, quote="AN-2026-0001")

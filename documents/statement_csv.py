@@ -9,7 +9,8 @@ debit and credit columns (a debit is negative whatever its sign in the file), or
 amount with a direction column (S/H, D/C, Soll/Haben, Debit/Credit).
 
 `read_statement_csv` never raises on bad input; every problem is an `Issue` naming
-``file:line:column`` (1-based) and the header. A row with a problem is left out. Rows are
+``file:line:column`` (1-based) and the header. A row with a problem is left out and its
+issue is `Malformed`: the import books nothing of such a file. Rows are
 grouped into one statement per own account (the `account` argument, else the `account`
 column) and currency. CSV exports carry no opening or closing balance, so those are None.
 `MAPPINGS` holds built-in mappings; `find_mapping` picks the one whose columns a file's
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from documents.statement_errors import Malformed
 from engine.core.records import Issue, Statement, StatementEntry
 
 _TEXT_FIELDS = (
@@ -187,7 +189,8 @@ class _Reader:
         self.issues: list[Issue] = []
 
     def issue(self, line: int, column: int, header: str, message: str) -> None:
-        self.issues.append(Issue(f"{self.source}:{line}:{column + 1}", f"{header}: {message}"))
+        """A cell that cannot be read: the row is malformed, the file refused as a whole."""
+        self.issues.append(Malformed(f"{self.source}:{line}:{column + 1}", f"{header}: {message}"))
 
     def read(self, data: bytes, account: str) -> tuple[tuple[Statement, ...], list[Issue]]:
         try:

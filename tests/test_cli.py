@@ -12,7 +12,7 @@ from tests.test_extract import po
 from web.cli import main
 
 COMMANDS = ["init", "serve", "worker", "demo", "ingest", "run", "user", "rules", "parse",
-            "import", "match", "dunning", "archive", "outbox", "sepa"]
+            "import", "match", "dunning", "archive", "outbox", "sepa", "token", "portal", "statement"]
 
 
 @pytest.mark.parametrize("args", [[], *[[c] for c in COMMANDS], ["user", "reset-password"],

@@ -19,6 +19,7 @@ from engine.runtime import Runtime
 from engine.services import dunning, holds, outbox, tasks
 from engine.store.models import (
     Approval,
+    Charge,
     Customer,
     DunningLetter,
     DunningNotice,
@@ -72,6 +73,9 @@ def test_levels_letters_and_exactly_once(runtime: Runtime) -> None:
         assert letters == [(1, D("0.00"), D("0.00"))] * 2 + [(2, D("0.00"), D("80.00"))] * 2
         flat = s.scalars(select(DunningNotice.flat_fee).where(DunningNotice.level == 2)).all()
         assert flat == [D("40.00")] * 4
+        kinds = s.execute(select(Charge.kind, func.count()).group_by(Charge.kind)
+                          .order_by(Charge.kind)).all()
+        assert kinds == [("flat_fee", 4), ("interest", 8)]  # interest on both letters
     assert count(runtime, OutboxMessage) == 4  # one letter per customer and run
 
 
@@ -154,6 +158,11 @@ def test_two_runs_at_the_same_moment_send_once(runtime: Runtime) -> None:
         t.join()
     assert sum(int(r["reminders"]) for r in results) == 9  # type: ignore[call-overload]
     assert count(runtime, DunningNotice) == 9 and count(runtime, OutboxMessage) == 3
+    # one interest charge per reminder (7 days on 119.00 at 10.27 %: 0.23), gapless numbers
+    with runtime.db.unit_of_work() as s:
+        rows = s.execute(select(Charge.number, Charge.kind, Charge.amount)
+                         .order_by(Charge.number)).all()
+    assert rows == [(f"NF-2026-{n:05d}", "interest", D("0.23")) for n in range(1, 10)]
 
 
 def test_a_crash_mid_run_loses_nothing_and_sends_nothing_twice(runtime: Runtime,
@@ -181,8 +190,12 @@ def test_a_crash_mid_run_loses_nothing_and_sends_nothing_twice(runtime: Runtime,
                           text=True, timeout=120)
     assert died.returncode == 137, died.stderr[-2000:]
     assert count(runtime, DunningNotice) == 0  # nothing half-done was committed
+    assert count(runtime, Charge) == 0
     assert dunning.run(runtime, today)["reminders"] == 4
     assert dunning.run(runtime, today)["reminders"] == 0
+    with runtime.db.unit_of_work() as s:  # the numbers the dead run drew were given back
+        assert list(s.scalars(select(Charge.number).order_by(Charge.number))) == [
+            f"NF-2026-{n:05d}" for n in range(1, 5)]
     assert outbox.deliver(runtime)["sent"] == 2
     assert outbox.deliver(runtime)["sent"] == 0
     assert len(list(runtime.outbox_dir.glob("*.eml"))) == 2

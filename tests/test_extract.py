@@ -10,44 +10,33 @@ from documents.extract import extract
 from documents.ocr import ocr_png, tesseract_available
 from documents.pdftext import PageText, PdfError, read_pdf
 from documents.samples import (
-    Buyer,
-    OrderedLine,
+    SAMPLE_BUYER,
+    SAMPLE_SELLER,
     PaidInvoice,
-    purchase_order_pdf,
     remittance_advice_pdf,
+    sample_order,
     scanned,
 )
 from documents.sniff import sniff
-from engine.core.records import Address, Party
 
-SELLER = Party("Muster Maschinenbau GmbH", Address("Industriestraße 12", "70565", "Stuttgart"),
-               vat_id="DE123456788", iban="DE89370400440532013000")
-BUYER = Buyer("K-10001", "Hoffmann Bau AG", "Am Hafen 3", "20457", "Hamburg", "DE136695976",
-              "DE02120300000000202051", "Jens Hoffmann")
-LINES = [OrderedLine(1, "HM-200", "Hydraulikmotor HM 200", D(10), "Stk", D("1250.00")),
-         OrderedLine(2, "DS-15", "Dichtungssatz 15 mm", D(40), "Stk", D("12.35"))]
-
-
-def po(lang: str) -> bytes:
-    return purchase_order_pdf(seller=SELLER, buyer=BUYER, number="B-2026-4711",
-                              order_date=date(2026, 9, 2), delivery_date=date(2026, 9, 15),
-                              lines=LINES, lang=lang, quote="AN-2026-0001")
+SELLER, BUYER = SAMPLE_SELLER, SAMPLE_BUYER
+po = sample_order
 
 
 def check_order(doc, source: str) -> None:  # type: ignore[no-untyped-def]
     assert doc.kind == "purchase_order", doc
-    assert doc.value("order_number") == "B-2026-4711"
-    assert doc.value("order_date") == date(2026, 9, 2)
+    assert doc.value("number") == "B-2026-4711"
+    assert doc.value("issue_date") == date(2026, 9, 2)
     assert doc.value("delivery_date") == date(2026, 9, 15)
     assert doc.value("quote_reference") == "AN-2026-0001"
-    assert doc.value("vat_id") == "DE136695976"
-    assert doc.value("net_amount") == D("12994.00")
-    assert doc.value("tax_amount") == D("2468.86")
-    assert doc.value("gross_amount") == D("15462.86")
+    assert doc.value("buyer_vat_id") == "DE136695976"
+    assert doc.value("total_net") == D("12994.00")
+    assert doc.value("total_tax") == D("2468.86")
+    assert doc.value("total_gross") == D("15462.86")
     assert [(x.sku, x.quantity, x.unit_price, x.amount) for x in doc.lines] == [
         ("HM-200", D(10), D("1250.00"), D("12500.00")), ("DS-15", D(40), D("12.35"), D("494.00"))]
     assert doc.issues == ()
-    assert doc.fields["order_number"].source.startswith(f"{source} p1 l")
+    assert doc.fields["number"].source.startswith(f"{source} p1 l")
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -58,7 +47,10 @@ def test_text_pdf_in_both_layouts(lang: str) -> None:
     assert issues == [] and not pages[0].ocr
     doc = extract(pages, f"po-{lang}.pdf")
     check_order(doc, f"po-{lang}.pdf")
-    assert doc.confidence >= 0.9
+    assert doc.confidence >= 0.8  # above the review threshold: no person needed
+    assert all(doc.fields[n].confidence >= 0.9 for n in ("number", "issue_date", "total_gross",
+                                                         "currency", "buyer_vat_id"))
+    assert doc.value("buyer_name") == "Hoffmann Bau AG"
 
 
 @pytest.mark.skipif(not tesseract_available(), reason="Tesseract is not installed")
@@ -68,7 +60,7 @@ def test_scan_goes_through_tesseract() -> None:
     assert pages[0].ocr
     doc = extract(pages, "scan.pdf")
     assert [x.sku for x in doc.lines] == ["HM-200", "DS-15"]
-    assert doc.value("net_amount") == D("12994.00")
+    assert doc.value("total_net") == D("12994.00")
     assert 0.8 <= doc.confidence < 0.95  # OCR is less sure than a text layer
 
 
@@ -76,7 +68,7 @@ def test_sum_mismatch_lowers_confidence_and_names_the_place() -> None:
     page = PageText(1, ("Bestellung", "Bestellnummer: 77", "1 HM-200 Motor 2 Stk 10,00 20,00",
                         "Nettobetrag: 25,00 EUR"))
     doc = extract([page], "po.pdf")
-    assert doc.fields["net_amount"].confidence == 0.5
+    assert doc.fields["total_net"].confidence == 0.5
     assert [str(i) for i in doc.issues] == ["po.pdf p1 l4: net 25,00 ≠ sum of lines 20,00"]
 
 
@@ -100,7 +92,7 @@ def test_remittance_advice() -> None:
     assert doc.kind == "remittance_advice"
     assert [(r.invoice_number, r.amount, r.deduction) for r in doc.remittance] == [
         ("RE-2026-00002", D("3404.14"), D("69.47")), ("RE-2026-00006", D("2118.20"), D("0.00"))]
-    assert doc.value("gross_amount") == D("5522.34") and doc.issues == ()
+    assert doc.value("total_gross") == D("5522.34") and doc.issues == ()
     assert doc.value("payment_date") == date(2026, 9, 21)
 
 
@@ -109,3 +101,16 @@ def test_broken_pdfs_give_a_clear_error() -> None:
         read_pdf(b"%PDF-1.7\n garbage", "broken.pdf", max_pages=5)
     with pytest.raises(PdfError, match="more than the limit 0"):
         read_pdf(po("de"), "big.pdf", max_pages=0)
+
+
+def test_amounts_under_a_header_of_records_are_no_document_total() -> None:
+    """'Zahlbetrag' heading a column of per-invoice amounts is not the advice's amount."""
+    page = PageText(1, ("Zahlungsavis", "Zahler: Weber & Söhne GmbH",
+                        "Rechnung Datum Rechnungsbetrag Abzug Zahlbetrag",
+                        "RE-2026-00002 01.09.2026 3.473,61 0,00 3.473,61",
+                        "RE-2026-00006 09.09.2026 2.118,20 0,00 2.118,20",
+                        "Gesamtbetrag: 5.591,81 EUR"))
+    doc = extract([page], "avis.pdf")
+    assert doc.value("total_gross") == D("5591.81")
+    assert doc.value("amount_due") in (None, D("5591.81"))
+    assert doc.confidence >= 0.8

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from datetime import date
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -19,7 +20,9 @@ from engine.core.checks import rf_reference
 from engine.core.invoicing import consumer_notice, exemption_note
 from engine.runtime import Runtime
 from engine.services import fulfilment, invoicing
+from engine.settings import load_config
 from engine.store.models import (
+    Allocation,
     AuditEntry,
     Customer,
     Delivery,
@@ -31,6 +34,7 @@ from engine.store.models import (
     Product,
     Task,
 )
+from tests.conftest import CORPORA, write_config
 
 
 def confirmed_order(rt: Runtime, customer: str, number: str, qty: str) -> None:
@@ -252,3 +256,107 @@ def test_vat_treatment_and_notes_by_customer(runtime: Runtime) -> None:
     assert en16931_errors(xml) == [] and xrechnung_errors(xml) == []
     text = pdf_text(pdf)
     assert exemption_note("K") in text and "GiroCode" not in text  # nothing to pay
+
+
+def test_many_invoices_are_rendered_in_a_pool_and_a_refusal_falls_back(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(invoicing, "BATCH_MIN", 2)
+    seed(runtime)
+    for n in (1, 2, 3):
+        customer(runtime, f"K-{n}", language="en" if n == 2 else "de")
+        confirmed_order(runtime, f"K-{n}", f"AU-{n}", str(n))
+    fulfilment.ship(runtime, date(2026, 9, 10))
+    assert invoicing.invoice_deliveries(runtime, date(2026, 9, 10)) == 3
+    assert issued(runtime) == [("RE-2026-00001", "K-1"), ("RE-2026-00002", "K-2"),
+                               ("RE-2026-00003", "K-3")]
+    folder = runtime.out_dir / "invoices"
+    for number in ("RE-2026-00001", "RE-2026-00002", "RE-2026-00003"):
+        pdf, xml = (folder / f"{number}.pdf").read_bytes(), (folder / f"{number}.xml").read_bytes()
+        assert en16931_errors(embedded_xml(pdf)) == [] and xrechnung_errors(xml) == []
+        assert xpath(xml, "//rsm:ExchangedDocument/ram:ID/text()") == [number]
+        assert number in pdf_text(pdf)
+    assert "Invoice RE-2026-00002" in pdf_text((folder / "RE-2026-00002.pdf").read_bytes())
+    # a batch with one refused invoice: the others go out one by one, without a gap
+    customer(runtime, "K-X", street="")
+    for n, number in enumerate(("K-1", "K-X", "K-3"), start=4):
+        confirmed_order(runtime, number, f"AU-{n}", "1")
+    fulfilment.ship(runtime, date(2026, 9, 11))
+    with pytest.raises(invoicing.InvoiceRejected, match="buyer address"):
+        invoicing.invoice_deliveries(runtime, date(2026, 9, 11))
+    assert issued(runtime)[3:] == [("RE-2026-00004", "K-1"), ("RE-2026-00005", "K-3")]
+    assert sequence(runtime) == 6
+
+
+def test_a_missing_required_field_stops_issuing_with_its_name(runtime: Runtime) -> None:
+    seed(runtime)
+    with runtime.db.unit_of_work() as s:
+        s.scalars(select(Product)).one().name = ""
+    confirmed_order(runtime, "K-S", "AU-1", "1")
+    fulfilment.ship(runtime, date(2026, 9, 10))
+    with pytest.raises(invoicing.InvoiceRejected) as caught:
+        invoicing.invoice_deliveries(runtime, date(2026, 9, 10))
+    assert "line 1: description (§ 14 (4) Nr. 5 UStG)" in str(caught.value)
+    assert issued(runtime) == [] and sequence(runtime) in (None, 1)
+
+
+def test_buyer_reference_contact_and_ubl_by_config(runtime: Runtime, tmp_path: Path) -> None:
+    seed(runtime)
+    with runtime.db.unit_of_work() as s:
+        s.scalars(select(Customer).where(Customer.number == "K-S")).one().buyer_reference = (
+            "04011000-12345-67")
+    confirmed_order(runtime, "K-S", "AU-1", "1")
+    fulfilment.ship(runtime, date(2026, 9, 10))
+    config = write_config(tmp_path / "ubl", runtime.config.database_url,
+                          company={"contact_name": "Erika Mustermann"},
+                          invoicing={"xrechnung_syntax": "ubl"})
+    rt = Runtime.open(load_config(config))
+    try:
+        assert invoicing.invoice_deliveries(rt, date(2026, 9, 10)) == 1
+        pdf = (rt.out_dir / "invoices" / "RE-2026-00001.pdf").read_bytes()
+        ubl = (rt.out_dir / "invoices" / "RE-2026-00001.xml").read_bytes()
+    finally:
+        rt.close()
+    cii = embedded_xml(pdf)
+    assert xpath(cii, "//ram:BuyerReference/text()") == ["04011000-12345-67"]
+    assert xpath(cii, "//ram:SellerTradeParty/ram:DefinedTradeContact/ram:PersonName/text()") \
+        == ["Erika Mustermann"]
+    ubl_ns = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+              "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
+    root = etree.fromstring(ubl)
+    assert root.tag.endswith("}Invoice")
+    assert root.xpath("cbc:BuyerReference/text()", namespaces=ubl_ns) == ["04011000-12345-67"]
+    assert root.xpath("//cac:Contact/cbc:Name/text()", namespaces=ubl_ns) == ["Erika Mustermann"]
+    rules = CORPORA / "en16931" / "ubl" / "xslt" / "EN16931-UBL-validation.xslt"
+    if rules.is_file():
+        assert en16931_errors(ubl, stylesheet=rules) == []
+
+
+def test_a_credit_note_says_how_it_is_settled(runtime: Runtime) -> None:
+    seed(runtime)
+    for n in (1, 2):
+        confirmed_order(runtime, "K-S", f"AU-{n}", "1")
+    fulfilment.ship(runtime, date(2026, 9, 10))
+    invoicing.invoice_deliveries(runtime, date(2026, 9, 10))
+    with runtime.db.unit_of_work() as s:
+        first, second = s.scalars(select(Invoice).order_by(Invoice.id)).all()
+        s.add(Allocation(invoice_id=second.id, amount=second.gross_amount, kind="import",
+                         created_by="import"))
+        ids = first.id, second.id
+    set_off = invoicing.issue_credit_note(runtime, ids[0], [1], "Retoure", "a@example.com",
+                                         date(2026, 9, 12))
+    refund = invoicing.issue_credit_note(runtime, ids[1], [1], "Retoure", "a@example.com",
+                                        date(2026, 9, 12))
+    folder = runtime.out_dir / "credit_notes"
+    text = pdf_text((folder / f"{set_off}.pdf").read_bytes())
+    assert ("415,31 EUR verrechnen wir mit der offenen Rechnung RE-2026-00001") in text
+    assert "Zahlbar" not in text and "Verwendungszweck" not in text and "GiroCode" not in text
+    text = pdf_text((folder / f"{refund}.pdf").read_bytes())
+    assert "415,31 EUR erstatten wir Ihnen auf Ihr Konto" in text and "verrechnen" not in text
+    xml = (folder / f"{refund}.xml").read_bytes()
+    assert "erstatten" in xpath(xml, "//ram:SpecifiedTradePaymentTerms/ram:Description/text()")[0]
+    assert xrechnung_errors(xml) == [] and en16931_errors(xml) == []
+    with runtime.db.unit_of_work() as s:
+        credits = s.scalars(select(Allocation).where(Allocation.kind == "credit_note")).all()
+        assert [(a.invoice_id, a.amount) for a in credits] == [(ids[0], D("415.31"))]
+        assert [i.status for i in s.scalars(select(Invoice).order_by(Invoice.id))] == [
+            "paid", "paid"]

@@ -4,13 +4,19 @@ invoices, partial payments, overpayments, advices, conflicts, currencies, facts)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.core.checks import rf_reference
 from engine.core.matching import (
     Candidate,
     Payment,
+    VatPart,
     book,
     find,
     match_facts,
@@ -160,6 +166,62 @@ def test_vat_split_rounds_to_the_cent_and_adds_up() -> None:
     parts = vat_split(D("10.00"), ((D("19"), D("1")), (D("7"), D("1")), (D("0"), D("1"))))
     assert sum((p.gross for p in parts), D(0)) == D("10.00")
     assert all(p.net + p.tax == p.gross for p in parts) and parts[2].tax == 0
+    # 3.333… each: the cent left over goes to the first of equal remainders
+    assert [p.gross for p in parts] == [D("3.34"), D("3.33"), D("3.33")]
+
+
+def test_vat_split_of_a_two_rate_invoice_by_hand() -> None:
+    # 595.00 gross at 19 %, 297.50 at 7 %: 23.81 × 595/892.50 = 15.8733…, × 297.50/892.50
+    # = 7.9366…; floors 15.87 + 7.93 = 23.80, the cent left goes to the larger remainder
+    # (0.0066 > 0.0033): 7.94. Tax 15.87 × 19/119 = 2.5339 → 2.53; 7.94 × 7/107 = 0.5194
+    # → 0.52; net the rest.
+    parts = vat_split(D("23.81"), ((D("19"), D("595.00")), (D("7"), D("297.50"))))
+    assert parts == (VatPart(D("19"), D("15.87"), D("13.34"), D("2.53")),
+                     VatPart(D("7"), D("7.94"), D("7.42"), D("0.52")))
+
+
+def charged(n: int, amount: str, charges: str) -> OpenItem:
+    """An open item whose claim also holds dunning charges still owed."""
+    return replace(item(n, amount), charges_open=D(charges))
+
+
+def test_open_amount_and_charges_is_an_exact_payment() -> None:
+    index = OpenItemIndex([charged(1, "100.00", "7.50"), item(2, "60.00")])
+    by_reference = best(index, pay("107.50", "RE-2026-00001"))
+    assert booked(by_reference) == [("RE-2026-00001", D("107.50"))]
+    assert by_reference.difference == 0 and by_reference.unapplied == 0
+    by_amount = best(index, pay("107.50", "Zahlung"))
+    assert by_amount.kind == "iban_amount" and booked(by_amount) == [("RE-2026-00001", D("107.50"))]
+    assert by_amount.difference == 0
+    by_sum = best(index, pay("167.50", "Sammelzahlung"))
+    assert by_sum.kind == "iban_sum" and by_sum.invoices == (1, 2) and by_sum.difference == 0
+    over = best(index, pay("110.00", "RE-2026-00001"))
+    assert booked(over) == [("RE-2026-00001", D("107.50"))] and over.unapplied == D("2.50")
+    book(index, by_reference)
+    assert index.lookup(normalise("RE-2026-00001")) == []
+
+
+def test_a_payment_of_the_open_amount_settles_the_charges_first() -> None:
+    index = OpenItemIndex([charged(1, "100.00", "7.50")])
+    principal = best(index, pay("100.00", "RE-2026-00001"))
+    assert booked(principal) == [("RE-2026-00001", D("100.00"))]
+    assert principal.difference == D("-7.50")  # the claim is not paid in full
+    book(index, principal)
+    left = index.items[1]
+    assert (left.open_amount, left.charges_open) == (D("7.50"), D("0.00"))
+    assert best(index, pay("7.50", "RE-2026-00001")).difference == 0
+
+
+def test_charges_left_after_the_principal_keep_the_item_open() -> None:
+    index = OpenItemIndex([charged(1, "0.00", "45.00")])  # principal paid, charges owed
+    part = best(index, pay("40.00", "RE-2026-00001"))
+    assert booked(part) == [("RE-2026-00001", D("40.00"))] and part.difference == D("-5.00")
+    book(index, part)
+    assert (index.items[1].open_amount, index.items[1].charges_open) == (D("0.00"), D("5.00"))
+    rest = best(index, pay("5.00", "Mahngebuehr"))
+    assert rest.kind == "iban_amount" and rest.difference == 0
+    book(index, rest)
+    assert index.items == {}
 
 
 def test_several_invoices_in_one_payment() -> None:
@@ -249,3 +311,21 @@ def test_unrelated_money_finds_nothing_sure() -> None:
     coincidence = find(index, pay("100.00", "", iban="DE00FA", name="Finanzamt"), TODAY)
     assert coincidence.best is not None and coincidence.best.kind == "amount_only"
     assert coincidence.best.confidence < D("0.5")
+
+
+@settings(max_examples=300, deadline=None)
+@given(cents_=st.integers(1, 10**8),
+       grosses=st.lists(st.integers(1, 10**9), min_size=1, max_size=4),
+       rates=st.lists(st.sampled_from(("0", "5", "7", "16", "19")), min_size=4, max_size=4))
+def test_vat_split_parts_add_up_and_stay_within_a_cent(cents_: int, grosses: list[int],
+                                                       rates: list[str]) -> None:
+    amount = D(cents_) / 100
+    vat = tuple((D(r), D(g) / 100) for r, g in zip(rates, grosses, strict=False))
+    parts = vat_split(amount, vat)
+    assert sum((p.gross for p in parts), D(0)) == amount
+    total = sum((g for _, g in vat), D(0))
+    for part, (rate, gross) in zip(parts, vat, strict=True):
+        assert part.rate == rate and part.net + part.tax == part.gross
+        assert abs(part.gross - amount * gross / total) < D("0.01")
+        assert part.tax == (part.gross * rate / (100 + rate)).quantize(D("0.01"),
+                                                                        rounding=ROUND_HALF_UP)

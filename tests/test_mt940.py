@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from documents.mt940 import read_mt940
+from documents.statement_errors import malformed
 from engine.core.records import Issue, Statement
 from tests.conftest import corpus_dir, corpus_files, mutated
 
@@ -450,3 +451,14 @@ def test_corpus_facts() -> None:
     assert (statement.account, statement.currency) == ("51210600/9223382012", "EUR")
     _, issues = _read("betterplace/sepa_snippet_broken.sta")
     assert str(issues[1]).startswith("sepa_snippet_broken.sta:6: :25: again in one statement")
+
+
+def test_a_malformed_field_refuses_the_file_a_balance_mismatch_does_not() -> None:
+    lines = GERMAN.decode("cp1252").split("\r\n")
+    lines[13] = ":61:2001021299CR250,00NTRFNONREF//BANKREF-3"  # line 14: entry date 12-99
+    _, issues = read_mt940("\r\n".join(lines).encode("cp1252"), "bad.sta")
+    assert [str(i) for i in malformed(issues)] == [
+        "bad.sta:14: :61: invalid entry date '1299', value date used"]
+    data = GERMAN.replace(b":62F:C200103EUR1625,50", b":62F:C200103EUR1625,51")
+    _, issues = read_mt940(data, "off.sta")
+    assert issues and malformed(issues) == []

@@ -30,6 +30,7 @@ from documents.ocr import tesseract_available
 from documents.parse import (
     FIELD_ORDER,
     INTAKE_NAMES,
+    ReadOptions,
     canonical,
     coverage_report,
     failed,
@@ -103,7 +104,7 @@ def values(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_text_pdf_purchase_order_in_issue_4_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parse_module, "ocr_png", no_ocr)
+    monkeypatch.setattr(parse_module, "ocr_pages", no_ocr)
     result = parse_file(po_pdf(), "po.pdf")
     assert set(result) == KEYS and json.loads(json.dumps(result)) == result
     assert (result["kind"], result["source"]) == ("purchase_order", "text")
@@ -137,7 +138,7 @@ def test_the_intake_keeps_the_extractors_names() -> None:
 
 def test_facturx_pdf_is_read_from_its_xml_without_text_or_ocr(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parse_module, "ocr_png", no_ocr)
+    monkeypatch.setattr(parse_module, "ocr_pages", no_ocr)
     monkeypatch.setattr(parse_module, "read_pdf", no_ocr)
     doc = invoice()
     pdf = facturx_pdf(plain_pdf("Rechnung RE-2026-00042"), invoice_xml(doc))
@@ -262,14 +263,14 @@ BAD: dict[str, tuple[Any, str]] = {
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_input_is_one_error_and_no_exception(case: str) -> None:
     make, reason = BAD[case]
-    result = parse_file(make(), "evil", max_pages=2)
+    result = parse_file(make(), "evil", ReadOptions(max_pages=2))
     assert failed(result) and set(result) == KEYS
     assert (result["kind"], result["source"], result["fields"]) == ("unknown", None, {})
     errors = [i for i in result["issues"] if i["severity"] == "error"]
     assert len(errors) == 1 and errors[0]["message"].startswith("evil")
     assert reason in errors[0]["message"], errors[0]["message"]
     with pytest.raises(ReadError):
-        parse_document(make(), "evil", max_pages=2)
+        parse_document(make(), "evil", ReadOptions(max_pages=2))
 
 
 def test_a_hostile_file_name_is_only_a_name() -> None:
@@ -284,14 +285,14 @@ PREFIXES = [b"", b"%PDF-1.4\n", b"<?xml version='1.0'?>", b"\x89PNG\r\n\x1a\n", 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(PREFIXES), st.binary(max_size=1500))
 def test_random_bytes_never_raise(prefix: bytes, data: bytes) -> None:
-    result = parse_file(prefix + data, "fuzz.bin", max_pages=3)
+    result = parse_file(prefix + data, "fuzz.bin", ReadOptions(max_pages=3))
     assert set(result) >= KEYS
     json.dumps(result)
     for issue in result["issues"]:
         assert issue["severity"] in ("error", "warning")
     expect = pytest.raises(ReadError) if failed(result) else contextlib.nullcontext()
     with expect:
-        parse_document(prefix + data, "fuzz.bin", max_pages=3)
+        parse_document(prefix + data, "fuzz.bin", ReadOptions(max_pages=3))
 
 
 _PDF = purchase_order_pdf(seller=SELLER, buyer=BUYER, number="B-1", order_date=date(2026, 9, 2),
@@ -306,7 +307,7 @@ def test_damaged_pdfs_never_raise(flips: list[tuple[int, int]], keep: int) -> No
     for at, byte in flips:
         if at < len(data):
             data[at] = byte
-    result = parse_file(bytes(data), "damaged.pdf", max_pages=3)
+    result = parse_file(bytes(data), "damaged.pdf", ReadOptions(max_pages=3))
     assert set(result) >= KEYS and (not failed(result) or result["source"] is None)
 
 

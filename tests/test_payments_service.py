@@ -9,13 +9,13 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.core.checks import rf_reference
 from engine.core.records import OpenItem
 from engine.runtime import Runtime
-from engine.services import payments
+from engine.services import payment_index, payments
 from engine.store.models import (
     Allocation,
     AuditEntry,
@@ -23,6 +23,7 @@ from engine.store.models import (
     BankTransaction,
     Customer,
     DecisionRow,
+    Document,
     Invoice,
     InvoiceLine,
     RemittanceAdvice,
@@ -102,7 +103,12 @@ def test_sure_matches_are_booked_and_the_rest_waits(runtime: Runtime) -> None:
     counts = payments.match_new(runtime, TODAY)
     assert counts["matched"] >= 2 and counts["matched"] + counts["review"] == 4
     assert allocations(runtime, skonto) == [("RE-2026-00001", D("1166.20"), "payment", "auto"),
-                                            ("RE-2026-00001", D("23.80"), "discount", "auto")]
+                                            ("RE-2026-00001", D("11.90"), "discount", "auto"),
+                                            ("RE-2026-00001", D("11.90"), "discount", "auto")]
+    with runtime.db.unit_of_work() as s:  # the discount's VAT correction per rate, stored
+        assert [(a.tax_rate, a.amount - a.tax_amount, a.tax_amount) for a in s.scalars(
+            select(Allocation).where(Allocation.kind == "discount").order_by(Allocation.id))] \
+            == [(D("19"), D("10.00"), D("1.90")), (D("7"), D("11.12"), D("0.78"))]
     assert status(runtime, Invoice, ids["RE-2026-00001"]) == "paid"
     assert allocations(runtime, partial) == [("RE-2026-00002", D("300.00"), "payment", "auto")]
     assert status(runtime, Invoice, ids["RE-2026-00002"]) == "open"
@@ -128,13 +134,13 @@ def test_one_index_per_run_updated_as_it_books(runtime: Runtime,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     seed(runtime)
     calls: list[int] = []
-    original = payments.open_items
+    original = payment_index.open_items
 
     def counted(session: Session) -> list[OpenItem]:
         calls.append(1)
         return original(session)
 
-    monkeypatch.setattr(payments, "open_items", counted)
+    monkeypatch.setattr(payment_index, "open_items", counted)
     first = credit(runtime, "100.00", "RE-2026-00003 Teil 1")
     second = credit(runtime, "138.00", "RE-2026-00003 Rest")
     third = credit(runtime, "50.00", "RE-2026-00003 nochmal")  # nothing left open on it
@@ -209,7 +215,8 @@ def test_automation_never_undoes_a_person(runtime: Runtime) -> None:
             row = s.get(BankTransaction, tx_id)
             assert row is not None
             row.status = "new"
-    assert payments.match_new(runtime, TODAY) == {"matched": 0, "review": 2}
+    assert payments.match_new(runtime, TODAY) == {"matched": 0, "review": 2, "retried": 0}
+    assert payments.match_new(runtime, TODAY) == {"matched": 0, "review": 0, "retried": 0}
     assert allocations(runtime, unmatched) == []
     assert allocations(runtime, by_hand) == [("RE-2026-00001", D("999.00"), "payment",
                                               "bernd@firma.de")]
@@ -235,3 +242,44 @@ def test_a_suggestion_out_of_date_is_refused(runtime: Runtime) -> None:
         == "matched"
     assert allocations(runtime, doubtful) == [("RE-2026-00002", D("238.00"), "payment",
                                                "anna@firma.de")]
+
+
+def _statement_files() -> dict[str, tuple[bytes, bytes, str]]:
+    """Per format: a good file, the same with one entry malformed, and where the error is."""
+    from lxml import etree
+
+    from tests.test_camt import NS, _round_trip_statement, _write
+    from tests.test_mt940 import GERMAN
+    from tests.test_statement_csv import ENTRIES, _german_csv
+
+    camt = _write(_round_trip_statement())
+    root = etree.fromstring(camt)
+    root.findall("c:BkToCstmrStmt/c:Stmt/c:Ntry", NS)[2].find("c:Amt", NS).text = "12,5"
+    csv_data = _german_csv(ENTRIES)
+    return {
+        "camt": (camt, etree.tostring(root), "Stmt[1]/Ntry[3]/Amt: missing or invalid amount"),
+        "mt940": (GERMAN, GERMAN.replace(b":61:200103C75,50", b":61:200103C75.50"),
+                  "bank.mt940:22: :61: cannot be read"),
+        "csv": (csv_data, csv_data.replace(b'"-12345,67"', b'"-12.345,6,7"'),
+                "bank.csv:3:9: Betrag: not an amount"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["camt", "mt940", "csv"])
+def test_a_malformed_statement_books_nothing(runtime: Runtime, kind: str) -> None:
+    from engine.services import intake
+
+    good, bad, where = _statement_files()[kind]
+    name = {"camt": "bank.xml", "mt940": "bank.mt940", "csv": "bank.csv"}[kind]
+    refused = intake.receive(runtime, bad, name, "upload").document_id
+    assert intake.process(runtime, refused, TODAY) == "failed"  # with the reason, original kept
+    with runtime.db.unit_of_work() as s:
+        doc = s.get(Document, refused)
+        assert doc is not None and "nothing of this statement file was booked" in doc.reason
+        assert where in doc.reason
+        assert s.scalar(select(func.count()).select_from(BankTransaction)) == 0
+        assert s.scalar(select(func.count()).select_from(BankStatement)) == 0
+    accepted = intake.receive(runtime, good, name, "upload").document_id
+    assert intake.process(runtime, accepted, TODAY) == "recorded"
+    with runtime.db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(BankTransaction)) >= 3

@@ -16,11 +16,13 @@ from engine.core.interest import flat_fee, interest
 from engine.core.settlement import (
     Charge,
     OpenClaim,
+    OpenPart,
     Payment,
     Settlement,
     allocate,
     apply_payment,
     run_claim,
+    split_payment,
 )
 
 D = Decimal
@@ -254,3 +256,50 @@ def test_paying_more_in_a_history_never_increases_what_is_owed(
         return run_claim(events, interest_from=start, b2b=b2b, until=until)[-1].owed
 
     assert final(pay + D(extra_cents) / 100) <= final(pay)
+
+
+# split_payment: one claim's parts as the ledger keeps them (charges by id, principal None)
+PARTS = [OpenPart(7, "interest", D("12.38")), OpenPart(5, "costs", D("5.00")),
+         OpenPart(6, "costs", D("40.00")), OpenPart(None, "principal", D("1000.00"))]
+
+
+def test_split_settles_costs_then_interest_then_principal() -> None:
+    # 100.00: costs 5.00 + 40.00 = 45.00, interest 12.38, principal 100 − 45 − 12.38 = 42.62;
+    # interest is listed first but comes after the costs
+    assert split_payment(D("100.00"), PARTS) == [
+        (5, D("5.00")), (6, D("40.00")), (7, D("12.38")), (None, D("42.62"))]
+
+
+def test_split_inside_the_costs_goes_oldest_first() -> None:
+    # 30.00: the 5.00 fee (listed first) in full, then 25.00 of the 40.00 flat fee
+    assert split_payment(D("30.00"), PARTS) == [(5, D("5.00")), (6, D("25.00"))]
+
+
+def test_split_of_more_than_owed_leaves_a_credit_on_the_principal() -> None:
+    # owed 45.00 + 12.38 + 1000.00 = 1057.38; 1100.00 paid → principal 1000.00 + 42.62 credit
+    out = split_payment(D("1100.00"), PARTS)
+    assert out[-1] == (None, D("1042.62"))
+    assert sum(a for _, a in out) == D("1100.00")
+
+
+def test_split_skips_parts_owing_nothing() -> None:
+    parts = [OpenPart(1, "costs", D("0.00")), OpenPart(2, "interest", D("3.10")),
+             OpenPart(None, "principal", D("0.00"))]
+    assert split_payment(D("3.10"), parts) == [(2, D("3.10"))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["costs", "interest"]),
+                          st.decimals(0, 500, places=2)), max_size=5),
+       st.decimals(0, 2000, places=2), st.decimals("0.01", 3000, places=2))
+def test_split_adds_up_and_never_overpays_a_charge(
+        charges: list[tuple[str, Decimal]], principal: Decimal, paid: Decimal) -> None:
+    parts = [OpenPart(i, kind, owed) for i, (kind, owed) in enumerate(charges)]  # type: ignore[arg-type]
+    parts.append(OpenPart(None, "principal", principal))
+    out = split_payment(paid, parts)
+    assert sum(a for _, a in out) == paid
+    owed = {p.key: p.owed for p in parts}
+    assert all(0 < a <= owed[k] for k, a in out if k is not None)
+    costs = sum((o for k, o in charges if k == "costs"), D(0))
+    to_costs = sum((a for k, a in out if k is not None and charges[k][0] == "costs"), D(0))
+    assert to_costs == min(costs, paid)  # costs first, whatever the order given

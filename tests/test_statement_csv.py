@@ -21,6 +21,7 @@ from documents.statement_csv import (
     parse_amount,
     read_statement_csv,
 )
+from documents.statement_errors import malformed
 from documents.statements import read_statement, statement_json
 from engine.core.money import format_amount
 from engine.core.records import Issue, Statement, StatementEntry
@@ -366,3 +367,10 @@ def test_one_statement_per_account_and_currency() -> None:
         ("A", "USD", 1),
         ("B", "EUR", 1),
     ]
+
+
+def test_every_bad_row_refuses_the_file() -> None:
+    data = _german_csv(ENTRIES).decode("cp1252").replace('"31.03.24"', '""')
+    (statement,), issues = read_statement_csv(data.encode("cp1252"), "bad.csv", SPARKASSE)
+    assert [str(i) for i in malformed(issues)] == ["bad.csv:4:2: Buchungstag: no date"]
+    assert len(statement.entries) == 2  # read, but the import books nothing of the file

@@ -195,3 +195,16 @@ def test_a_malformed_skonto_line_fails_br_de_18() -> None:
     assert b"#SKONTO#TAGE=10#PROZENT=2.00#\n</ram:Description>" in xml
     bad = xml.replace(b"PROZENT=2.00#", b"PROZENT=2#")
     assert ids(xrechnung_errors(bad)) == ["BR-DE-18"]
+
+
+def test_the_facturx_xml_must_say_what_the_xrechnung_file_says() -> None:
+    from documents.invoice_files import check_documents
+    from engine.core.invoicing import invoice_notes
+
+    doc = _invoice()
+    facturx, xrechnung = invoice_xml(doc), xrechnung_xml(doc)
+    assert check_documents(doc, invoice_notes(doc), facturx, xrechnung) == []
+    other = facturx.replace(b"PO-4711", b"PO-4712")
+    assert ids(check_documents(doc, invoice_notes(doc), other, xrechnung)) == ["FLAVOURS"]
+    broken = xrechnung.replace(b"<ram:GrandTotalAmount>", b"<ram:GrandTotalAmount>1")
+    assert "BR-CO-15" in ids(check_documents(doc, invoice_notes(doc), facturx, broken))

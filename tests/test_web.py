@@ -16,7 +16,8 @@ from tests.test_extract import po
 from web.app import create_app
 from web.users import ensure_admin, set_password
 
-PAGES = ["/", "/documents", "/orders", "/invoices", "/payments", "/reminders"]
+PAGES = ["/", "/review", "/documents", "/orders", "/deliveries", "/invoices", "/payments",
+         "/dunning", "/tasks", "/customers", "/products", "/rules", "/settings", "/audit"]
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_forms_without_csrf_are_refused(app: Flask, runtime: Runtime) -> None:
 def test_every_page_renders_for_the_admin(admin: FlaskClient) -> None:
     for page in PAGES:
         response = admin.get(page)
-        assert response.status_code == 200, page
+        assert response.status_code == 200, (page, response.text[:2000])
         assert "Log out" in response.text
 
 
@@ -81,10 +82,15 @@ def test_upload_goes_through_intake(admin: FlaskClient, runtime: Runtime) -> Non
     response = admin.post("/documents/upload", data={
         "csrf_token": token(admin, "/documents"),
         "files": [(BytesIO(po("de")), "bestellung.pdf"), (BytesIO(po("de")), "again.pdf")]},
-        content_type="multipart/form-data", follow_redirects=True)
+        content_type="multipart/form-data")
     assert response.status_code == 200
-    assert "bestellung.pdf: needs_review" in response.text  # unknown customer: a person looks
-    assert "again.pdf" in response.text and "arrived before" in response.text
+    rows = re.findall(r'<tr data-step="(\d)">.*?>([^<]+)</a></td><td><span class="status '
+                      r'(\w+)">.*?<td>([^<]*)</td></tr>', response.text, re.S)
+    assert [(n, name, status) for n, name, status, _ in rows] == [
+        ("1", "bestellung.pdf", "needs_review"),  # unknown customer: a person looks
+        ("2", "again.pdf", "needs_review")]
+    assert rows[1][3] == "the same file arrived before"
+    assert 'id="upload-done"' in response.text
     with runtime.db.unit_of_work() as s:
         docs = s.scalars(select(Document)).all()
         assert [(d.filename, d.origin) for d in docs] == [("bestellung.pdf", "upload")]

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.runtime import Runtime
-
-
-def _secret_key(folder: Path) -> str:
-    """A random key kept under the storage folder, made on the first start."""
-    path = folder / "secret_key"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+from engine.services.tokens import secret_key
 
 
 def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=_secret_key(rt.config.path("storage.dir")),
+        SECRET_KEY=secret_key(rt),  # a random key kept under storage.dir
         MAX_CONTENT_LENGTH=rt.config["limits.upload_mb"] * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=rt.config["web.https"],
         TESTING=testing,
     )
     app.extensions["o2c"] = rt
@@ -35,6 +25,16 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    from web.i18n import init_babel
+
+    init_babel(app, rt.config.path("storage.dir"))  # German and English; .po compiled here
+    views.register_filters(app)
+    from web import api, portal
+
+    api.init_app(app)  # the /api/v1 blueprint and JSON errors under /api/
+    app.register_blueprint(portal.bp)
+    if rt.config["web.https"]:  # behind a TLS proxy: its client address and scheme
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.before_request(auth.check_csrf)
     app.jinja_env.globals["csrf_token"] = auth.csrf_token
     return app

@@ -20,6 +20,7 @@ from flask import (
 )
 
 from engine.runtime import Runtime
+from engine.services import tokens
 from engine.services.records import audit
 from web.users import ROLES, authenticate
 
@@ -39,8 +40,9 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    """Every POST carries the session's token (form field or X-CSRF-Token header)."""
-    if request.method != "POST":
+    """Every POST carries the session's token (form field or X-CSRF-Token header). The
+    JSON API is exempt: it takes bearer tokens only, never the session cookie."""
+    if request.method != "POST" or request.path.startswith("/api/"):
         return
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     if not hmac.compare_digest(sent, session.get("csrf", "\x00")):
@@ -62,6 +64,7 @@ def login_required(role: str = "viewer") -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
+        inner.min_role = role  # type: ignore[attr-defined]  # read by the route x role test
         return inner  # type: ignore[return-value]
 
     return decorate
@@ -71,11 +74,16 @@ def login_required(role: str = "viewer") -> Callable[[F], F]:
 def login() -> Any:
     error = ""
     if request.method == "POST":
-        user = authenticate(runtime(), request.form.get("email", ""),
-                            request.form.get("password", ""))
+        email, ip = request.form.get("email", ""), request.remote_addr or "unknown"
+        if tokens.login_blocked(runtime(), email, ip):  # the limit: engine/services/tokens.py
+            return render_template("login.html", error="Too many failed sign-ins: please "
+                                   "wait 15 minutes and try again."), 429
+        user = authenticate(runtime(), email, request.form.get("password", ""))
         if user is None:
+            tokens.login_failed(runtime(), email, ip)
             error = "Unknown user or wrong password."
         else:
+            tokens.login_succeeded(runtime(), email, ip)
             session.clear()
             session.update(user=user.email, role=user.role, csrf=secrets.token_urlsafe(32))
             with runtime().db.unit_of_work() as s:

@@ -16,9 +16,12 @@ from engine.rulebook import RulesError, activate_folder
 from engine.store.db import upgrade
 from web.cli_archive import archive
 from web.cli_common import State, date_option
+from web.cli_documents import statement
 from web.cli_files import dunning, import_group, match, parse
 from web.cli_ops import outbox_group, sepa
+from web.cli_portal import portal_group
 from web.cli_rules import rules
+from web.cli_tokens import token_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -198,6 +201,9 @@ main.add_command(dunning)
 main.add_command(archive)
 main.add_command(outbox_group)
 main.add_command(sepa)
+main.add_command(statement)
+main.add_command(token_group)
+main.add_command(portal_group)
 
 if __name__ == "__main__":
     main()

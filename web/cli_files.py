@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from documents.open_items_csv import ImportedPayment, read_open_items_csv, read_payments_csv
-from documents.parse import failed, parse_file
-from documents.statements import read_statement
+from documents.parse import ReadOptions, failed, parse_file
+from documents.statements import malformed, read_statement
 from engine.core.records import Issue, Statement
 from engine.planning import dunning_plan, match_statements
 from engine.rulebook import read_proposal
@@ -43,12 +43,11 @@ def parse(state: State, files: tuple[str, ...], as_json: bool) -> None:
     """Read and extract files without a database: purchase orders, invoices (XML, Factur-X,
     PDF, scans), remittance advices, bank statements. Exits 1 when any file could not be
     read; the other files are still read."""
-    languages, pages = state.config["ocr.languages"], state.config["limits.pdf_pages"]
+    options = ReadOptions.of(state.config)
     unreadable = 0
     for file in files:
         path = Path(file)
-        result = parse_file(path.read_bytes(), path.name, ocr_languages=languages,
-                            max_pages=pages)
+        result = parse_file(path.read_bytes(), path.name, options)
         unreadable += failed(result)
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))
@@ -112,7 +111,7 @@ def match(state: State, open_items: str, statements: tuple[str, ...], as_json: b
     read: list[Statement] = []
     for file in statements:
         found, problems = read_statement(Path(file).read_bytes(), Path(file).name)
-        issues += [p for p in problems if not found]
+        issues += [p for p in problems if not found] + malformed(problems)
         read += found
     if issues:
         _fail(issues)

@@ -103,7 +103,9 @@ SCHEMA: dict[str, tuple[Any, Check]] = {
     "company.phone": ("", _optional_text),
     "company.register": ("", _optional_text),
     "company.managing_director": ("", _optional_text),
-    "company.logo": (None, _optional_text),
+    "company.contact_name": ("", _optional_text),  # BT-41: the seller's contact person
+    "company.logo": (None, _optional(_pattern(r"(?i).+\.(png|jpe?g|svg)",
+                                              "a path to a PNG, JPEG or SVG file"))),
     "database.url": ("sqlite:///var/o2c.sqlite", _database_url),
     "storage.dir": ("var", _text),
     "storage.rules": ("rules", _text),
@@ -144,12 +146,20 @@ SCHEMA: dict[str, tuple[Any, Check]] = {
     "watch.statement_days": (3, _int_range(1, 365, "a whole number of days")),
     "limits.upload_mb": (20, _int_range(1, 1024)),
     "limits.pdf_pages": (50, _int_range(1, 2000)),
+    "limits.image_megapixels": (150, _int_range(1, 2000)),
+    "web.base_url": ("http://127.0.0.1:5000", _pattern(r"https?://[^\s/]+(/[^\s]*)?",
+                     "the address customers open, like https://o2c.example.com")),
+    "web.https": (False, _boolean),
+    "web.portal_days": (60, _int_range(1, 730, "a whole number of days")),
     "ocr.languages": ("deu+eng", _ocr_languages),
     "review.confidence_threshold": (Decimal("0.8"), _number_range(Decimal(0), Decimal(1))),
     "invoicing.currency": ("EUR", _pattern(r"[A-Z]{3}", "a currency code like EUR")),
     "invoicing.vat_rate": (Decimal("19"), _number_range(Decimal(0), Decimal(100))),
     "invoicing.series": ("RE", _pattern(r"[A-Z]{1,6}", "1 to 6 capital letters")),
     "invoicing.credit_note_series": ("GS", _pattern(r"[A-Z]{1,6}", "1 to 6 capital letters")),
+    "dunning.charge_series": ("NF", _pattern(r"[A-Z]{1,6}", "1 to 6 capital letters")),
+    "invoicing.xrechnung_syntax": ("cii", lambda v: None if v in ("cii", "ubl")
+                                   else "cii or ubl"),
 }
 SECTIONS = {key.split(".")[0] for key in SCHEMA}
 OPEN_MAPPINGS = {"mail.roles"}
@@ -204,8 +214,12 @@ def _flatten(node: yaml.Node, prefix: str, out: dict[str, tuple[Any, int]], issu
 
 
 def parse_config(text: str, source: str, base_dir: Path,
-                 overrides: Mapping[str, Any] | None = None) -> tuple[Config | None, list[Issue]]:
-    """Validate the YAML text against SCHEMA; overrides (from the environment) win."""
+                 overrides: Mapping[str, Any] | None = None,
+                 file_exists: Callable[[Path], bool] | None = None,
+                 ) -> tuple[Config | None, list[Issue]]:
+    """Validate the YAML text against SCHEMA; overrides (from the environment) win. Files
+    the configuration names are checked with `file_exists` when the caller gives it (the
+    shell passes `Path.is_file`; this module does no I/O)."""
     issues: list[Issue] = []
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -237,6 +251,11 @@ def parse_config(text: str, source: str, base_dir: Path,
         line = found.get("storage.blobs", (None, 0))[1]
         issues.append(Issue(f"{source}:{line or 1}", "storage.blobs: database needs PostgreSQL "
                             "(many machines, one database); with SQLite use files"))
+    logo = values.get("company.logo")
+    if logo and file_exists is not None and not file_exists(base_dir / str(logo)):
+        line = found.get("company.logo", (None, 0))[1]
+        issues.append(Issue(f"{source}:{line or 1}",
+                            f"company.logo: the file {base_dir / str(logo)} does not exist"))
     if issues:
         return None, issues
     company = Party(
@@ -252,5 +271,6 @@ def parse_config(text: str, source: str, base_dir: Path,
         phone=str(values["company.phone"] or ""),
         register=values["company.register"] or "",
         managing_director=values["company.managing_director"] or "",
+        contact_name=str(values["company.contact_name"] or ""),
     )
     return Config(source=source, values=values, base_dir=base_dir, company=company), []

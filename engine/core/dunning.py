@@ -28,6 +28,7 @@ class History:
     on_hold: bool = False
     first_notice: date | None = None
     flat_fee_charged: bool = False
+    interest_claimed_to: date | None = None  # last day of the last interest charge
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,10 @@ class Claim:
 class Default:
     """What the law adds to a claim by `today`: §286 default, §288 interest and flat fee."""
 
-    since: date | None  # first day interest is owed; None: not in default (yet)
-    interest: Decimal
+    since: date | None  # first day of the interest claimed now; None: not in default (yet)
+    interest: Decimal  # claimed now: from `since` to the letter's day
     rate: Decimal
-    flat_fee: Decimal  # owed while the claim is (claimed once, shown on every letter)
+    flat_fee: Decimal  # claimed now (once per claim; later letters list it as a charge)
     beyond_rate_table: bool = False
     flat_fee_new: bool = False  # this letter is the first to claim it
 
@@ -62,13 +63,17 @@ class Default:
 def legal_default(claim: Claim, today: date, *, claim_interest: bool = True,
                   claim_flat_fee: bool = True) -> Default:
     """Default from the day after the due date (the invoice's terms fix it by the calendar)
-    or after the first reminder; interest on the principal as it was reduced by payments;
-    the €40 flat fee once per claim against businesses. A rule may waive either claim."""
+    or after the first reminder; interest on the principal as it was reduced by payments
+    (only payments that reached the principal: § 289, § 367), from the day after the last
+    interest already claimed as a charge, so no day is claimed twice; the €40 flat fee
+    once per claim against businesses. A rule may waive either claim."""
     item, history = claim.item, claim.history
     since = _default_since(item.due_date, item.issue_date, claim.b2b, history.first_notice)
     if since is None or since > today:
         return Default(None, ZERO, ZERO, ZERO)
-    if not claim_interest:
+    if history.interest_claimed_to is not None:
+        since = max(since, history.interest_claimed_to + timedelta(days=1))
+    if not claim_interest or since > today:
         total, beyond = ZERO, False
     elif claim.payments:
         paid = sum((amount for _, amount in claim.payments), ZERO)
@@ -79,9 +84,8 @@ def legal_default(claim: Claim, today: date, *, claim_interest: bool = True,
     else:  # interest is linear in a constant principal: one factor per (since, today)
         factor, beyond = _per_unit(since, today, claim.b2b)
         total = round_money(item.open_amount * factor)
-    fee = _flat_fee(claim.b2b) if claim_flat_fee else ZERO
-    return Default(since, total, _rate(today, claim.b2b), fee, beyond,
-                   fee > 0 and not history.flat_fee_charged)
+    fee = _flat_fee(claim.b2b) if claim_flat_fee and not history.flat_fee_charged else ZERO
+    return Default(since, total, _rate(today, claim.b2b), fee, beyond, fee > 0)
 
 
 @lru_cache(maxsize=16)
@@ -150,10 +154,18 @@ class Letter:
     level: int
     fee: Decimal
     reminders: tuple[Reminder, ...]
+    # the customer's claims whose principal is paid but whose charges are still open
+    charges_only: tuple[OpenItem, ...] = ()
 
     @property
     def open_total(self) -> Decimal:
         return sum((r.item.open_amount for r in self.reminders), ZERO)
+
+    @property
+    def charges_open(self) -> Decimal:
+        """Charges claimed by earlier letters and still owed (listed with their numbers)."""
+        return (sum((r.item.charges_open for r in self.reminders), ZERO)
+                + sum((i.charges_open for i in self.charges_only), ZERO))
 
     @property
     def interest(self) -> Decimal:
@@ -165,7 +177,7 @@ class Letter:
 
     @property
     def total_claim(self) -> Decimal:
-        return self.open_total + self.fee + self.interest + self.flat_fees
+        return self.open_total + self.charges_open + self.fee + self.interest + self.flat_fees
 
 
 @dataclass(frozen=True)
@@ -184,13 +196,20 @@ class Plan:
     considered: tuple[Considered, ...]
 
 
-def letters(reminders: Sequence[Reminder], numbers: dict[int, str] | None = None) -> list[Letter]:
-    """One letter per customer; its level is the highest, its fee the highest (charged once)."""
+def letters(reminders: Sequence[Reminder], numbers: dict[int, str] | None = None,
+            charges_only: Sequence[OpenItem] = ()) -> list[Letter]:
+    """One letter per customer; its level is the highest, its fee the highest (charged once).
+    A letter also lists the customer's claims with only charges left (`charges_only`);
+    those alone never make a letter."""
     by_customer: dict[int, list[Reminder]] = {}
     for r in reminders:
         by_customer.setdefault(r.item.customer_id, []).append(r)
+    leftovers: dict[int, list[OpenItem]] = {}
+    for item in charges_only:
+        leftovers.setdefault(item.customer_id, []).append(item)
     return [Letter(cid, (numbers or {}).get(cid, ""), max(r.level for r in rs),
-                   max(r.fee for r in rs), tuple(sorted(rs, key=lambda r: r.item.due_date)))
+                   max(r.fee for r in rs), tuple(sorted(rs, key=lambda r: r.item.due_date)),
+                   tuple(leftovers.get(cid, ())))
             for cid, rs in sorted(by_customer.items())]
 
 
@@ -233,8 +252,11 @@ def plan(rule_set: RuleSet, claims: Sequence[Claim], today: date) -> Plan:
     reminders: list[Reminder] = []
     escalations: list[Escalation] = []
     considered: list[Considered] = []
+    charges_only: list[OpenItem] = []
     numbers = {c.item.customer_id: c.customer_number for c in claims}
     for claim in sorted(claims, key=lambda c: (c.item.customer_id, c.item.due_date)):
+        if claim.item.open_amount <= 0 and claim.item.charges_open > 0:
+            charges_only.append(claim.item)
         if claim.item.due_date >= today or claim.item.open_amount <= 0:
             continue
         facts = claim_facts(claim, today)
@@ -250,4 +272,5 @@ def plan(rule_set: RuleSet, claims: Sequence[Claim], today: date) -> Plan:
                 escalations.append(Escalation(claim, str(action.params.get("role", "finance")),
                                               int(action.params.get("due_in_days", 5)),
                                               rule_id))
-    return Plan(tuple(letters(reminders, numbers)), tuple(escalations), tuple(considered))
+    return Plan(tuple(letters(reminders, numbers, charges_only)), tuple(escalations),
+                tuple(considered))

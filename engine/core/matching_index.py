@@ -9,7 +9,8 @@ What it finds, each by a dictionary lookup:
   to them), and the remittance text is cut into tokens whose adjacent runs are joined
   (`text_keys`), so "RE 2026 OOOO7" finds RE-2026-00007;
 - the customers behind an IBAN, a customer's open items, and a customer's items by exact
-  amount (open amount, and the amount after cash discount when the item has terms);
+  amount (open amount, with the item's open dunning charges when it has some, and the
+  amount after cash discount when the item has terms);
 - items of any customer by exact amount (for suggestions when the payer is unknown);
 - customers by fuzzy name (rapidfuzz) within a blocking key, a bounded amount of work;
 - remittance advices by their reference, their total and their customer.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import gc
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -32,99 +32,42 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz, process
 
+from engine.core.matching_sums import MAX_SUBSET, MAX_SUBSET_ITEMS, WORK_BUDGET, subset_sums
+from engine.core.matching_text import (
+    MIN_KEY,
+    UMLAUTS,
+    blocks,
+    cents,
+    compact_iban,
+    name_score,
+    name_tokens,
+    normalise,
+    shape,
+    text_keys,
+)
 from engine.core.money import round_money
 from engine.core.records import OpenItem, RemittanceLine
 
-MAX_WINDOW = 7  # adjacent text tokens joined into one key ("RF18 RE20 2600 007")
-MAX_KEY = 40
-MIN_KEY = 4
+__all__ = ["ADVICE", "DIGITS", "E2E", "NUMBER", "RF", "UMLAUTS", "Advice", "Customer",
+           "OpenItemIndex", "Terms", "cents", "claim", "name_score", "name_tokens", "normalise",
+           "shape", "text_keys"]
+
 MIN_DIGITS_KEY = 6  # a number without its prefix is a key only from this length
 BLOCK_CAP = 256  # customers scored for one fuzzy name lookup, at most, per block
-MAX_SUBSET = 4  # invoices in one payment found by amount alone
-MAX_SUBSET_ITEMS = 25  # of a customer's open items, the oldest due, searched for sums
-WORK_BUDGET = 20_000  # steps of one subset-sum search
+
 
 # key kinds, packed with the id into one int: id * 8 + kind
 RF, NUMBER, DIGITS, E2E, ADVICE = 1, 2, 3, 4, 5
 KIND_NAMES = {RF: "rf", NUMBER: "number", DIGITS: "digits", E2E: "e2e", ADVICE: "advice"}
 
-_SLIPS = str.maketrans({"O": "0", "I": "1", "L": "1", "S": "5", "B": "8"})
-_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
 _PREFIX = re.compile(r"^[A-Z]+")
-_NINES = str.maketrans("0123456789", "9999999999")
-UMLAUTS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS", "ẞ": "SS"})
-LEGAL_FORMS = frozenset({
-    "GMBH", "MBH", "AG", "KG", "CO", "UG", "OHG", "GBR", "EK", "EKFR", "EKFM", "EG", "SE",
-    "KGAA", "HAFTUNGSBESCHRAENKT", "UND", "U", "DIE", "DER", "DAS", "FA", "FIRMA", "INH",
-    "INHABER", "LTD", "INC", "LLC", "SARL", "SA", "BV", "NV", "AB", "SRL", "SPA", "PLC",
-})
+ZERO = Decimal("0.00")
 
 
-_FORM_LETTERS = frozenset("".join(sorted(f)) for f in LEGAL_FORMS if len(f) >= 4)
-
-
-def normalise(text: str) -> str:
-    """Upper case, letters that OCR confuses with digits mapped to them, no separators."""
-    return _NOT_ALNUM.sub("", text.upper()).translate(_SLIPS)
-
-
-def cents(amount: Decimal) -> int:
-    """An amount as whole cents (amounts in the index are ints: cheap keys, exact sums)."""
-    return int(round_money(amount) * 100)
-
-
-def text_keys(text: str) -> list[str]:
-    """Every run of up to MAX_WINDOW adjacent tokens of the text, joined and normalised."""
-    tokens = [t.upper().translate(_SLIPS) for t in _TOKEN.findall(text)]
-    keys: list[str] = []
-    for start in range(len(tokens)):
-        key = ""
-        for token in tokens[start:start + MAX_WINDOW]:
-            key += token
-            if len(key) > MAX_KEY:
-                break
-            if len(key) >= MIN_KEY:
-                keys.append(key)
-    return keys
-
-
-def shape(key: str) -> str:
-    """The form of a key: its letters kept, every digit a 9 ("RE202600007" → "RE999999999")."""
-    return key.translate(_NINES)
-
-
-def name_tokens(name: str) -> list[str]:
-    """A company name as the bank may print it: transliterated, upper case, no legal form
-    (also none the bank cut short or a typist garbled: "GMB", "MGBH", "HAFTUNGSBESCHR")."""
-    plain = unicodedata.normalize("NFKD", name.upper().translate(UMLAUTS))
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    tokens = _NOT_ALNUM.sub(" ", plain).split()
-    if len(tokens) > 2 and len(tokens[-1]) >= 2 and any(
-            form.startswith(tokens[-1]) for form in LEGAL_FORMS if len(form) > 3):
-        tokens.pop()
-    return [t for t in tokens if t not in LEGAL_FORMS and not t.startswith("HAFTUNG")
-            and "".join(sorted(t)) not in _FORM_LETTERS]
-
-
-def name_score(query: str, name: str, cut: bool = False) -> float:
-    """0..100, half on the whole name (token order ignored; when the bank `cut` the name
-    short, on what is left) and half on the name's first word being in the query, so a
-    different owner of the same trade and town scores low."""
-    whole = max(fuzz.token_sort_ratio(query, name), fuzz.ratio(query, name))
-    if cut:  # what is left but the last word (a fragment) against the name's start
-        kept = query.rsplit(" ", 1)[0]
-        whole = max(whole, fuzz.ratio(kept, name[:len(kept)]))
-    head = name.split(" ", 1)[0]
-    first = max((fuzz.ratio(t, head) for t in query.split()[:3]), default=0.0)
-    return (whole + first) / 2
-def _blocks(tokens: list[str]) -> list[str]:
-    """Blocking keys: the first four letters of each of the first two tokens, and the pair."""
-    heads = [t[:4] for t in tokens[:2] if len(t) >= 2]
-    keys = list(dict.fromkeys(heads))
-    if len(heads) == 2:
-        keys.append("|".join(sorted(heads)))
-    return keys
+def claim(item: OpenItem) -> Decimal:
+    """What settles the item exactly: its open amount (the principal) and its open
+    dunning charges (fees, interest: a payment settles them first, § 367 BGB)."""
+    return item.open_amount + item.charges_open
 
 
 @dataclass(frozen=True)
@@ -245,11 +188,11 @@ class OpenItemIndex:
                                                         tuple(i for i in ibans if i))
         for iban in ibans:
             if iban:
-                self._by_iban.setdefault(_compact(iban), set()).add(customer.customer_id)
+                self._by_iban.setdefault(compact_iban(iban), set()).add(customer.customer_id)
         if known is None or known.name != customer.name:
             tokens = name_tokens(customer.name)
             self._names[customer.customer_id] = " ".join(tokens)
-            for block in _blocks(tokens):
+            for block in blocks(tokens):
                 ids = self._blocks.setdefault(block, [])
                 if known is None or customer.customer_id not in ids:
                     ids.append(customer.customer_id)
@@ -272,8 +215,8 @@ class OpenItemIndex:
         for amount in self._amounts(item):
             _put(self._by_customer_amount, (item.customer_id, item.currency, amount),
                  item.invoice_id)
-        _put(self._by_amount, (item.currency, cents(item.open_amount)),
-             item.invoice_id)
+        for amount in {cents(item.open_amount), cents(claim(item))}:
+            _put(self._by_amount, (item.currency, amount), item.invoice_id)
 
     def remove(self, invoice_id: int) -> OpenItem | None:
         """Take an item out (settled); returns it, or None when it was not indexed."""
@@ -286,21 +229,23 @@ class OpenItemIndex:
         for amount in self._amounts(item):
             _drop(self._by_customer_amount, (item.customer_id, item.currency, amount),
                   invoice_id)
-        _drop(self._by_amount, (item.currency, cents(item.open_amount)),
-              invoice_id)
+        for amount in {cents(item.open_amount), cents(claim(item))}:
+            _drop(self._by_amount, (item.currency, amount), invoice_id)
         return item
 
     def reduce(self, invoice_id: int, amount: Decimal) -> OpenItem | None:
-        """Lower an item's open amount by what was booked on it (payment, discount,
-        deduction); settled items leave the index. Returns the item as it is now."""
+        """Lower an item's claim by what was booked on it (payment, discount, deduction):
+        its open charges first, then its open amount; settled items leave the index.
+        Returns the item as it is now."""
         item = self.items.get(invoice_id)
         if item is None:
             return None
-        rest = item.open_amount - amount
+        owed = item.charges_open
         self.remove(invoice_id)
-        if rest <= 0:
+        if claim(item) - amount <= 0:
             return None
-        now = replace(item, open_amount=rest)
+        now = replace(item, open_amount=item.open_amount - max(amount - owed, ZERO),
+                      charges_open=max(owed - amount, ZERO))
         self.add(now)
         return now
 
@@ -340,13 +285,14 @@ class OpenItemIndex:
         return keys
 
     def _amounts(self, item: OpenItem) -> tuple[int, ...]:
-        """The amounts an item is paid with: open, and open less its cash discount."""
+        """The amounts an item is paid with: open, open with its open charges, and open
+        less its cash discount."""
         full = cents(item.open_amount)
+        found = [full, cents(claim(item))]
         terms = self.terms.get(item.invoice_id)
-        if terms is None or not terms.cash_discount_percent:
-            return (full,)
-        discounted = full - cents(item.open_amount * terms.cash_discount_percent / 100)
-        return (full, discounted) if discounted != full else (full,)
+        if terms is not None and terms.cash_discount_percent:
+            found.append(full - cents(item.open_amount * terms.cash_discount_percent / 100))
+        return tuple(dict.fromkeys(found))
 
     # ------------------------------------------------------------------ amounts
 
@@ -361,8 +307,11 @@ class OpenItemIndex:
         return (amount, (paid_on - until).days) if amount > 0 else None
 
     def options(self, item: OpenItem, paid_on: date) -> list[tuple[int, bool]]:
-        """(cents, discounted): the open amount, and less the discount within its period."""
+        """(cents, discounted): the open amount, with its open charges (when it has some),
+        and less the discount within its period."""
         out = [(cents(item.open_amount), False)]
+        if item.charges_open:
+            out.append((cents(claim(item)), False))
         found = self.discount(item, paid_on)
         if found is not None and found[1] <= 0:
             out.append((out[0][0] - cents(found[0]), True))
@@ -372,57 +321,9 @@ class OpenItemIndex:
              max_size: int = MAX_SUBSET, budget: int = WORK_BUDGET,
              ) -> tuple[list[tuple[tuple[OpenItem, bool], ...]], bool]:
         """Sets of up to `max_size` of the items (each paid in full, or less its discount
-        within the period) that add up to `amount`: at most two (two mean: ambiguous), and
-        whether the search was complete within `budget` steps."""
-        target = cents(amount)
-        values = [(c, n, d) for n, item in enumerate(items[:MAX_SUBSET_ITEMS])
-                  for c, d in self.options(item, paid_on) if c <= target]
-        found: dict[frozenset[int], tuple[tuple[int, int, bool], ...]] = {}
-
-        def keep(combo: tuple[tuple[int, int, bool], ...]) -> bool:
-            key = frozenset(v[1] for v in combo)
-            if len(key) == len(combo):
-                found.setdefault(key, combo)
-            return len(found) >= 2
-
-        def result(complete: bool) -> tuple[list[tuple[tuple[OpenItem, bool], ...]], bool]:
-            return ([tuple((items[n], d) for _, n, d in combo) for combo in found.values()],
-                    complete)
-
-        for v in values if min_size <= 1 else ():
-            if v[0] == target and keep((v,)):
-                return result(True)
-        if max_size < 2:
-            return result(True)
-        pairs: dict[int, list[tuple[tuple[int, int, bool], ...]]] = {}
-        work = 0
-        for i, a in enumerate(values):
-            for b in values[i + 1:]:
-                work += 1
-                if a[1] != b[1] and a[0] + b[0] <= target:
-                    pairs.setdefault(a[0] + b[0], []).append((a, b))
-            if work > budget:
-                return result(False)
-        for pair in pairs.get(target, ()):
-            if keep(pair):
-                return result(True)
-        if max_size >= 3:
-            for v in values:
-                for pair in pairs.get(target - v[0], ()):
-                    work += 1
-                    if keep((v, *pair)) or work > budget:
-                        return result(work <= budget)
-        if max_size >= 4:
-            for total, first in pairs.items():
-                rest = target - total
-                if rest < total:
-                    continue
-                for p in first:
-                    for q in pairs.get(rest, ()):
-                        work += 1
-                        if keep((*p, *q)) or work > budget:
-                            return result(work <= budget)
-        return result(True)
+        within the period) that add up to `amount` (engine.core.matching_sums)."""
+        return subset_sums(items, [self.options(i, paid_on) for i in items[:MAX_SUBSET_ITEMS]],
+                           cents(amount), min_size, max_size, budget)
 
     # ------------------------------------------------------------------ lookups
 
@@ -435,7 +336,7 @@ class OpenItemIndex:
         return len(key) in self._shape_lengths and shape(key) in self._shapes
 
     def customers_by_iban(self, iban: str) -> frozenset[int]:
-        return frozenset(self._by_iban.get(_compact(iban), ())) if iban else frozenset()
+        return frozenset(self._by_iban.get(compact_iban(iban), ())) if iban else frozenset()
 
     def items_of(self, customer_id: int) -> list[OpenItem]:
         """A customer's open items, oldest due first."""
@@ -465,7 +366,7 @@ class OpenItemIndex:
         if not tokens:
             return []
         ids: set[int] = set()
-        for block in _blocks(tokens):
+        for block in blocks(tokens):
             members = self._blocks.get(block, ())
             if "|" in block or len(members) <= BLOCK_CAP:
                 ids.update(members[:4 * BLOCK_CAP])
@@ -485,7 +386,3 @@ class OpenItemIndex:
         known = self._names.get(customer_id)
         tokens = name_tokens(name)
         return name_score(" ".join(tokens), known, len(name) >= 27) if known and tokens else 0.0
-
-
-def _compact(iban: str) -> str:
-    return iban.replace(" ", "").upper()

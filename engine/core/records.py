@@ -137,6 +137,8 @@ class Party:
     phone: str = ""
     register: str = ""
     managing_director: str = ""
+    contact_name: str = ""  # BT-41: the seller's contact person (else the company name)
+    buyer_reference: str = ""  # BT-10: e.g. the Leitweg-ID of a public buyer
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ class InvoiceDocument:
 
 @dataclass(frozen=True)
 class OpenItem:
-    """An open receivable as matching and dunning see it."""
+    """An open receivable as matching and dunning see it: the claim of one invoice."""
 
     invoice_id: int
     number: str
@@ -213,3 +215,6 @@ class OpenItem:
     issue_date: date
     due_date: date
     currency: str = "EUR"
+    # dunning charges (fees, flat fee, interest) of this claim still owed; payments settle
+    # them before the principal (§ 367 BGB). open_amount is the principal only.
+    charges_open: Decimal = Decimal("0.00")

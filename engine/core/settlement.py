@@ -241,3 +241,35 @@ def allocate(
             out[claim.key] = out.get(claim.key, ZERO) + share
             left -= share
     return out, left
+
+
+@dataclass(frozen=True)
+class OpenPart:
+    """One part of a claim still owed: a charge (key: its id) or the principal (key None)."""
+
+    key: int | None
+    kind: Literal["costs", "interest", "principal"]
+    owed: Decimal
+
+
+def split_payment(payment: Decimal, parts: Sequence[OpenPart]) -> list[tuple[int | None, Decimal]]:
+    """What `payment` settles of one claim (§367 (1) BGB): costs, then interest, then the
+    principal (`apply_payment`); within costs and within interest the parts in the order
+    given (oldest first). The result is in that order; parts that get nothing are left out. What no part needs goes to
+    the principal (it leaves a credit there, nothing is lost): the amounts always add up
+    to `payment`."""
+    owed = {kind: sum((max(p.owed, ZERO) for p in parts if p.kind == kind), ZERO)
+            for kind in ("costs", "interest", "principal")}
+    s = apply_payment(owed["costs"], owed["interest"], owed["principal"], payment)
+    budget = {"costs": owed["costs"] - s.costs_left,
+              "interest": owed["interest"] - s.interest_left,
+              "principal": owed["principal"] - s.principal_left + s.unapplied}
+    out: list[tuple[int | None, Decimal]] = []
+    for part in [p for kind in ("costs", "interest") for p in parts if p.kind == kind]:
+        share = min(max(part.owed, ZERO), budget[part.kind])
+        if share > 0:
+            out.append((part.key, share))
+            budget[part.kind] -= share
+    if budget["principal"] > 0:
+        out.append((None, budget["principal"]))
+    return out

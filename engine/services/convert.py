@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from documents.render import format_date
 from engine.core.records import Address, DocumentLine, OpenItem, Party
 from engine.store.models import Customer, Invoice, LineColumns
 
@@ -33,12 +34,13 @@ def open_item_of(invoice: Invoice, open_amount: Decimal) -> OpenItem:
                     currency=invoice.currency)
 
 
-def info_rows(t: dict[str, str], *rows: tuple[str, object]) -> list[tuple[str, str]]:
-    """The info block of a letter: (label key or text, value), dates in German form."""
+def info_rows(t: dict[str, str], *rows: tuple[str, object],
+              lang: str = "de") -> list[tuple[str, str]]:
+    """The info block of a letter: (label key or text, value), dates as `lang` writes them."""
     out = []
     for label, value in rows:
         if value in (None, ""):
             continue
-        text = value.strftime("%d.%m.%Y") if isinstance(value, date) else str(value)
+        text = format_date(value, lang) if isinstance(value, date) else str(value)
         out.append((t.get(label, label), text))
     return out

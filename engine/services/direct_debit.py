@@ -110,6 +110,8 @@ def plan(session: Session, collection_date: date) -> Plan:
     result = Plan()
     for item in open_items(session):
         customer = customers.get(item.customer_id)
+        if item.open_amount <= 0:  # only dunning charges left: not what the mandate covers
+            continue
         if customer is None or item.number in past.invoices or item.due_date > collection_date:
             continue
         label = f"invoice {item.number} ({customer.number} {customer.name})"

@@ -3,6 +3,10 @@ one letter per customer; escalations become tasks for a role with an e-mail to i
 
 Exactly once: a reminder is a `dunning_notices` row unique per invoice and level, and
 its mail has an idempotency key, so a second run (or a second worker) sends nothing new.
+What a letter claims on top of the invoices (fee, flat fee, interest) becomes `charges`
+rows with their own numbers in the same transaction (engine.services.charges); the next
+letter claims interest from the day after the last interest charge, on the principal
+still open, and lists the charges still owed.
 The plan is computed by the pure core (engine.core.dunning.plan), the same code that
 plans on files; `dry_run` returns it without changing anything.
 """
@@ -19,6 +23,7 @@ from sqlalchemy.orm import Session
 from documents.render import WORDS
 from engine.core.dunning import Claim, Escalation, History, Letter, plan, plan_json
 from engine.runtime import Runtime
+from engine.services import charges, portal
 from engine.services.convert import info_rows, party_of
 from engine.services.holds import holding
 from engine.services.ledger import open_items
@@ -45,6 +50,8 @@ def load_claims(session: Session, today: date) -> list[Claim]:
                func.max(DunningNotice.notice_date), func.min(DunningNotice.notice_date),
                func.sum(DunningNotice.flat_fee)).group_by(DunningNotice.invoice_id))}
     payments = dated_reductions(session)
+    flat_fees = charges.flat_fee_charged(session)
+    claimed_to = charges.interest_claimed_to(session)
     escalated = set(session.scalars(select(Task.object_id).where(
         Task.kind == "escalation", Task.object_type == "invoice")))
     claims = []
@@ -54,7 +61,8 @@ def load_claims(session: Session, today: date) -> list[Claim]:
         claims.append(Claim(item, customer.number, customer.b2b, History(
             level=level or 0, last_notice=last, escalated=item.invoice_id in escalated,
             on_hold=item.invoice_id in on_hold or item.customer_id in blocked,
-            first_notice=first, flat_fee_charged=bool(flat)),
+            first_notice=first, flat_fee_charged=bool(flat) or item.invoice_id in flat_fees,
+            interest_claimed_to=claimed_to.get(item.invoice_id)),
             customer.country, bool(customer.vat_id),
             tuple(payments.get(item.invoice_id, ()))))
     return claims
@@ -62,13 +70,14 @@ def load_claims(session: Session, today: date) -> list[Claim]:
 
 def dated_reductions(session: Session) -> dict[int, list[tuple[date, Decimal]]]:
     """Per invoice, what reduced its principal and when: payments on their booking date,
-    credit notes on their issue date, anything else on the day it was booked."""
+    credit notes on their issue date, anything else on the day it was booked. Money that
+    settled a charge (§ 367) did not reduce the principal and is left out."""
     rows = session.execute(
         select(Allocation.invoice_id, Allocation.amount, BankTransaction.booking_date,
                CreditNote.issue_date, Allocation.created_at)
         .outerjoin(BankTransaction, BankTransaction.id == Allocation.transaction_id)
         .outerjoin(CreditNote, CreditNote.id == Allocation.credit_note_id)
-        .where(Allocation.active.is_(True)))
+        .where(Allocation.active.is_(True), Allocation.charge_id.is_(None)))
     out: dict[int, list[tuple[date, Decimal]]] = {}
     for invoice_id, amount, booked, credited, created in rows:
         out.setdefault(invoice_id, []).append((booked or credited or created.date(), amount))
@@ -121,15 +130,22 @@ def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date,
                         interest=letter.interest, flat_fees=letter.flat_fees)
     session.add(row)
     session.flush()
+    notices = []
     for r in fresh:
-        session.add(DunningNotice(invoice_id=r.item.invoice_id, level=r.level, letter_id=row.id,
-                                  notice_date=today, open_amount=r.item.open_amount,
-                                  fee=letter.fee if r is fresh[0] else Decimal("0"),
-                                  interest=r.legal.interest, interest_rate=r.legal.rate,
-                                  interest_from=r.legal.since,
-                                  flat_fee=r.legal.flat_fee if r.legal.flat_fee_new else 0,
-                                  decision_id=decision_ids.get(r.item.invoice_id)))
+        notice = DunningNotice(invoice_id=r.item.invoice_id, level=r.level, letter_id=row.id,
+                               notice_date=today, open_amount=r.item.open_amount,
+                               fee=letter.fee if r is fresh[0] else Decimal("0"),
+                               interest=r.legal.interest, interest_rate=r.legal.rate,
+                               interest_from=r.legal.since, flat_fee=r.legal.flat_fee,
+                               decision_id=decision_ids.get(r.item.invoice_id))
+        session.add(notice)
+        notices.append((r, notice))
     session.flush()  # the unique key (invoice, level) holds here, before anything is sent
+    numbers = {i.invoice_id: i.number
+               for i in (*(r.item for r in letter.reminders), *letter.charges_only)}
+    earlier = charges.open_lines(session, list(numbers), numbers)
+    new = charges.as_lines(charges.record_letter(
+        session, rt.config["dunning.charge_series"], letter, notices, today), numbers)
     lang = customer.language
     t = WORDS[lang]
     title = t["reminder"] if letter.level == 1 else f"{letter.level - 1}. {t['dunning']}"
@@ -137,17 +153,22 @@ def _send_letter(rt: Runtime, session: Session, letter: Letter, today: date,
     issued = render_document(rt, "reminders", name, "reminder.html", {
         "company": rt.config.company, "recipient": party_of(customer), "lang": lang,
         "title": title, "info": info_rows(t, ("date", today),
-                                          ("customer_number", customer.number)),
+                                          ("customer_number", customer.number), lang=lang),
         "intro": _intro(lang, letter.level), "items": letter.reminders,
         "open_total": letter.open_total, "fee": letter.fee, "interest": letter.interest,
         "flat_fees": letter.flat_fees, "total_claim": letter.total_claim, "currency": "EUR",
+        "charges": new, "earlier_charges": earlier, "charges_open": letter.charges_open,
+        "charge_kinds": CHARGE_KINDS[lang if lang in CHARGE_KINDS else "en"],
         "closing": _closing(lang, today + timedelta(days=10))}, session=session)
     row.pdf_sha256 = issued.sha256
     mail(session, key=f"reminder-{row.id}-{customer.number}-L{letter.level}", kind="reminder",
          recipient=customer.email, subject=f"{title} – {customer.name}",
-         body=f"{title}\n\n" + "\n\n".join(_intro(lang, letter.level)), files=[issued])
+         body="\n\n".join([title, *_intro(lang, letter.level),
+                            portal.mail_line(session, rt, customer, "system:dunning")]).strip(),
+         files=[issued])
     audit(session, "system:dunning", "reminder.sent", "customer", customer.id,
-          level=letter.level, invoices=[r.item.number for r in fresh], fee=letter.fee)
+          level=letter.level, invoices=[r.item.number for r in fresh], fee=letter.fee,
+          charges=[c.number for c in new])
     return len(fresh)
 
 
@@ -162,6 +183,16 @@ def _escalate(rt: Runtime, session: Session, escalation: Escalation,
                           "the claim to collection.",
                      object_type="invoice", object_id=item.invoice_id,
                      due=today + timedelta(days=escalation.due_in_days), decision_id=decision_id)
+
+
+CHARGE_KINDS = {
+    "de": {"fee": "Mahngebühr", "flat_fee": "Verzugspauschale (§ 288 Abs. 5 BGB)",
+           "interest": "Verzugszinsen", "number": "Nr.", "earlier": "Noch offene Nebenforderungen",
+           "new": "Mit diesem Schreiben geltend gemacht", "period": "{start} – {end}, {rate} % p. a."},
+    "en": {"fee": "Dunning fee", "flat_fee": "Flat-rate compensation (§ 288 (5) BGB)",
+           "interest": "Default interest", "number": "No.", "earlier": "Charges still open",
+           "new": "Claimed with this letter", "period": "{start} – {end}, {rate} % p.a."},
+}
 
 
 def _intro(lang: str, level: int) -> list[str]:

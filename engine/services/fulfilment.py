@@ -82,7 +82,7 @@ def _note(rt: Runtime, session: Session, order: Order, delivery: Delivery,
         "title": f"{t['delivery_note']} {delivery.number}",
         "info": info_rows(t, ("number", delivery.number), ("date", today),
                           ("customer_number", customer.number), ("order", order.number),
-                          ("your_order", order.customer_reference)),
+                          ("your_order", order.customer_reference), lang=lang),
         "intro": "", "lines": lines, "show_prices": False, "totals": None,
         "currency": order.currency, "notes": []}, session=session)
     delivery.note_sha256 = issued.sha256

@@ -16,8 +16,9 @@ from pathlib import PurePath
 from sqlalchemy import select
 
 from documents.errors import ReadError
-from documents.parse import parse_document
+from documents.parse import ReadOptions, parse_document
 from documents.sniff import sniff
+from documents.statements import malformed
 from engine.core.records import ParsedDocument
 from engine.runtime import Runtime
 from engine.services import orders, payments
@@ -109,7 +110,9 @@ def process(rt: Runtime, document_id: int, today: date) -> str:
                 "advice or bank statement that this service can read"
         elif parsed.kind == "bank_statement":
             problems = payments.import_statements(session, parsed, doc)
-            doc.status = "recorded" if not problems else "needs_review"
+            # a malformed file books nothing and cannot be mended by a person here
+            doc.status = "failed" if malformed(parsed.issues) else \
+                ("recorded" if not problems else "needs_review")
             doc.reason = "\n".join(problems)
         elif parsed.confidence < threshold or _blocking(parsed):
             doc.status = "needs_review"
@@ -132,8 +135,7 @@ def read(rt: Runtime, data: bytes, file_type: str, filename: str) -> ParsedDocum
     """Bytes → ParsedDocument by content (documents.parse: structured data wins, then the
     text layer, then OCR for pages without one)."""
     try:
-        return parse_document(data, filename, ocr_languages=rt.config["ocr.languages"],
-                              max_pages=rt.config["limits.pdf_pages"])
+        return parse_document(data, filename, ReadOptions.of(rt.config))
     except ReadError as exc:
         raise Unreadable(str(exc)) from exc
 

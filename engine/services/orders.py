@@ -203,7 +203,7 @@ def confirm_approved(rt: Runtime, today: date) -> int:
                 "info": info_rows(t, ("number", order.number), ("date", today),
                                   ("customer_number", customer.number),
                                   ("your_order", order.customer_reference),
-                                  ("delivery_date", delivery)),
+                                  ("delivery_date", delivery), lang=lang),
                 "intro": ("Vielen Dank für Ihre Bestellung. Wir bestätigen sie wie folgt:"
                           if lang == "de" else "Thank you for your order, which we confirm:"),
                 "lines": lines, "show_prices": True, "totals": compute_totals(lines),

@@ -1,12 +1,15 @@
 """Payments: bank statements and remittance advices in, matching to open invoices by the
 candidates of the core and the policy of rules/matching.yaml.
 
-One matching run builds the index over all open items once (engine.core.matching_index)
+A statement file with any malformed part is refused as a whole (nothing booked). One
+matching run builds the index over all open items once (engine.services.payment_index)
 and updates it as it books, so each transaction costs about the same however many
-invoices are open. Automation never undoes a person's work: allocations a person made
-are never deactivated by automation, and a transaction a person has matched or unmatched
-is never matched automatically again. `unmatch` is audited and puts the transaction back
-to review.
+invoices are open; transactions waiting in review are tried again in every run. A cash
+discount is booked per VAT rate with its VAT correction; an overpayment's rest becomes a
+customer credit (engine.services.credits applies it). Automation never undoes a person's
+work: allocations a person made are never deactivated by automation, and a transaction a
+person has matched or unmatched is never matched automatically again. `unmatch` is
+audited, voids the credit the payment left, and puts the transaction back to review.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from documents.statements import malformed
 from engine.core.matching import (
     Candidate,
     Payment,
@@ -28,13 +32,13 @@ from engine.core.matching import (
     find,
     match_facts,
 )
-from engine.core.matching_index import Advice, OpenItemIndex, Terms
-from engine.core.matching_index import Customer as KnownCustomer
-from engine.core.records import OpenItem, ParsedDocument, RemittanceLine, StatementEntry
+from engine.core.matching_index import claim
+from engine.core.records import OpenItem, ParsedDocument, StatementEntry
 from engine.core.rules import evaluate
 from engine.runtime import Runtime
-from engine.services.ledger import allocated, open_items, settle_if_paid
+from engine.services.ledger import allocated, book_payment, charges_open, settle_if_paid
 from engine.services.orders import find_customer
+from engine.services.payment_index import build_index
 from engine.services.records import audit, jsonable, record_decision
 from engine.store.models import (
     Allocation,
@@ -42,9 +46,9 @@ from engine.store.models import (
     BankStatement,
     BankTransaction,
     Customer,
+    CustomerCredit,
     Document,
     Invoice,
-    InvoiceLine,
     RemittanceAdvice,
     RemittanceAdviceLine,
 )
@@ -69,8 +73,17 @@ def dedupe_key(account: str, entry: StatementEntry, occurrence: int = 0) -> str:
 
 
 def import_statements(session: Session, parsed: ParsedDocument, doc: Document) -> list[str]:
-    """Book every new entry of every statement; overlapping entries are skipped."""
+    """Book every new entry of every statement; overlapping entries are skipped. A file in
+    which anything is malformed is refused as a whole: nothing of it is booked, and the
+    problems (each naming the line or XML element) come back with the refusal first."""
     problems = [str(i) for i in parsed.issues]
+    refused = malformed(parsed.issues)
+    if refused:
+        audit(session, "system:intake", "statement.refused", "document", doc.id,
+              problems=[str(i) for i in refused])
+        return [f"{doc.filename}: nothing of this statement file was booked: "
+                f"{len(refused)} malformed part(s); correct the file and import it again",
+                *problems]
     for st in parsed.statements:
         row = BankStatement(document_id=doc.id, account=st.account, statement_id=st.statement_id,
                             currency=st.currency, opening_balance=st.opening_balance,
@@ -114,60 +127,6 @@ def record_remittance(session: Session, parsed: ParsedDocument, doc: Document) -
                                          amount=line.amount, deduction=line.deduction))
 
 
-# ------------------------------------------------------------------------- the index
-
-
-def build_index(session: Session) -> OpenItemIndex:
-    """Every open item with its discount terms and VAT split, every customer with the
-    IBANs it paid from, every open advice: set-based queries, once per run."""
-    items = open_items(session)
-    customers: dict[int, set[str]] = {}
-    names: dict[int, str] = {}
-    for cid, name, iban in session.execute(select(Customer.id, Customer.name, Customer.iban)):
-        names[cid] = name
-        customers[cid] = {iban} if iban else set()
-    learned = (select(Invoice.customer_id, BankTransaction.counterparty_iban).distinct()
-               .join(Allocation, Allocation.invoice_id == Invoice.id)
-               .join(BankTransaction, BankTransaction.id == Allocation.transaction_id)
-               .where(Allocation.active.is_(True), Allocation.kind == "payment",
-                      BankTransaction.counterparty_iban != ""))
-    for cid, iban in session.execute(learned):
-        customers.setdefault(cid, set()).add(iban)
-    known = [KnownCustomer(cid, names.get(cid, ""), tuple(sorted(ibans)))
-             for cid, ibans in customers.items()]
-    return OpenItemIndex(items, _terms(session), known, _open_advices(session))
-
-
-def _terms(session: Session) -> dict[int, Terms]:
-    """Discount terms of open invoices that have them, with their gross per VAT rate."""
-    rows = session.execute(select(Invoice.id, Invoice.cash_discount_percent,
-                                  Invoice.cash_discount_days).where(
-        Invoice.status == "open", Invoice.cash_discount_percent.is_not(None),
-        Invoice.cash_discount_percent > 0))
-    terms = {inv: (pct, days) for inv, pct, days in rows}
-    split: dict[int, list[tuple[Decimal, Decimal]]] = {}
-    ids = list(terms)
-    for n in range(0, len(ids), 1000):
-        lines = session.execute(
-            select(InvoiceLine.invoice_id, InvoiceLine.vat_rate,
-                   func.sum(InvoiceLine.quantity * InvoiceLine.unit_price))
-            .where(InvoiceLine.invoice_id.in_(ids[n:n + 1000]))
-            .group_by(InvoiceLine.invoice_id, InvoiceLine.vat_rate))
-        for inv, rate, net in lines:
-            net = Decimal(net)
-            split.setdefault(inv, []).append((Decimal(rate), net + net * Decimal(rate) / 100))
-    return {inv: Terms(pct, days, tuple(sorted(split.get(inv, ()), reverse=True)))
-            for inv, (pct, days) in terms.items()}
-
-
-def _open_advices(session: Session) -> list[Advice]:
-    return [Advice(a.id, a.customer_id, a.payer_name, a.total,
-                   tuple(RemittanceLine(x.invoice_number, x.amount, x.deduction)
-                         for x in a.lines), a.reference)
-            for a in session.scalars(select(RemittanceAdvice).where(
-                RemittanceAdvice.status == "open"))]
-
-
 def payment_of(tx: BankTransaction) -> Payment:
     return Payment(tx.amount, tx.currency, tx.counterparty_iban, tx.counterparty_name,
                    f"{tx.reference} {tx.remittance_info}", tx.end_to_end_id, tx.booking_date)
@@ -178,18 +137,23 @@ def payment_of(tx: BankTransaction) -> Payment:
 
 def match_new(rt: Runtime, today: date) -> dict[str, int]:
     """Match every new bank credit; book what the rules auto-apply, queue the rest with
-    ranked suggestions."""
-    counts = {"matched": 0, "review": 0}
+    ranked suggestions. Credits waiting in review that no person has touched are tried
+    again against the open items of now (a payment that came before its invoice is booked
+    once the invoice exists); one that still waits only gets fresh suggestions (no new
+    decision or audit entry each run)."""
+    counts = {"matched": 0, "review": 0, "retried": 0}
     rule_set = rt.rule_set("bank.transaction")
     with rt.db.unit_of_work() as session:
-        txs = list(session.scalars(select(BankTransaction).where(BankTransaction.status == "new")
-                                   .order_by(BankTransaction.id)
-                                   .with_for_update(skip_locked=True)))
+        txs = list(session.scalars(select(BankTransaction).where(
+            BankTransaction.status.in_(("new", "review"))).order_by(BankTransaction.id).with_for_update(skip_locked=True)))
+        touched = touched_by_person(session, [tx.id for tx in txs])
+        txs = [tx for tx in txs if tx.status == "new" or tx.id not in touched]
         if not txs:
             return counts
-        touched = touched_by_person(session, [tx.id for tx in txs])
         index = build_index(session)
         for tx in txs:
+            retry = tx.status == "review"
+            counts["retried"] += retry
             if tx.id in touched:  # never again by automation
                 tx.status = "review"
                 counts["review"] += 1
@@ -201,11 +165,13 @@ def match_new(rt: Runtime, today: date) -> dict[str, int]:
             best = found.best
             facts = match_facts(payment, found)
             decision = evaluate(rule_set, facts)
+            tx.match_confidence = best.confidence if best else ZERO
+            tx.suggestions = [suggestion(c) for c in found.candidates]
+            if retry and (best is None or decision.outcome != "apply"):
+                continue  # still waiting: fresh suggestions only
             row = record_decision(session, event="bank.transaction", subject_type="transaction",
                                   subject_id=tx.id, decision=decision, facts=facts, today=today)
             tx.decision_id = row.id
-            tx.match_confidence = best.confidence if best else ZERO
-            tx.suggestions = [suggestion(c) for c in found.candidates]
             if best is not None and decision.outcome == "apply":
                 apply(session, tx, best, AUTOMATION, row.id)
                 book(index, best)
@@ -214,7 +180,7 @@ def match_new(rt: Runtime, today: date) -> dict[str, int]:
                 tx.status = "review"
                 counts["review"] += 1
             audit(session, "system:matching", f"transaction.{tx.status}", "transaction", tx.id,
-                  decision=row.id, best=best.reason if best else None)
+                  decision=row.id, best=best.reason if best else None, retried=retry)
     return counts
 
 
@@ -249,17 +215,32 @@ def suggestion(c: Candidate) -> dict[str, Any]:
     })
 
 
+def allocate_payment(session: Session, invoice_id: int, amount: Decimal, actor: str, *,
+                     transaction_id: int | None = None, credit_id: int | None = None,
+                     decision_id: int | None = None) -> None:
+    """Money paid to one invoice, from a bank transaction or from a customer credit: the
+    one place where paid money becomes allocations (kind `payment`, or `credit`); the
+    ledger splits it by § 367 BGB: costs, then interest, then principal."""
+    kind = "payment" if credit_id is None else "credit"
+    book_payment(session, invoice_id=invoice_id, amount=amount, transaction_id=transaction_id,
+                 kind=kind, created_by=actor, decision_id=decision_id, credit_id=credit_id)
+
+
 def apply(session: Session, tx: BankTransaction, candidate: Candidate, actor: str,
           decision_id: int | None) -> None:
-    """Book the candidate: one allocation per invoice, one per discount or deduction (the
-    discount's VAT correction per rate in the audit log), the rest as customer credit."""
+    """Book the candidate: the payment to each invoice, a cash discount as one allocation
+    per VAT rate with its VAT correction (§ 17 UStG), other deductions as advised, and the
+    rest as the customer's credit (customer_credits)."""
     for item, amount in candidate.allocations:
-        session.add(Allocation(invoice_id=item.invoice_id, transaction_id=tx.id, amount=amount,
-                               kind="payment", created_by=actor, decision_id=decision_id))
+        allocate_payment(session, item.invoice_id, amount, actor, transaction_id=tx.id,
+                         decision_id=decision_id)
     for r in candidate.reductions:
-        session.add(Allocation(invoice_id=r.item.invoice_id, transaction_id=tx.id,
-                               amount=r.amount, kind=r.kind, created_by=actor,
-                               decision_id=decision_id))
+        for part in r.vat or (None,):
+            session.add(Allocation(
+                invoice_id=r.item.invoice_id, transaction_id=tx.id,
+                amount=part.gross if part else r.amount, kind=r.kind,
+                tax_rate=part.rate if part else None, tax_amount=part.tax if part else None,
+                created_by=actor, decision_id=decision_id))
     if candidate.advice_id is not None:
         advice = session.get(RemittanceAdvice, candidate.advice_id)
         if advice is not None:
@@ -271,10 +252,15 @@ def apply(session: Session, tx: BankTransaction, candidate: Candidate, actor: st
           reductions=[{"invoice": r.item.number, "kind": r.kind, "amount": r.amount,
                        "vat": [[v.rate, v.net, v.tax] for v in r.vat]}
                       for r in candidate.reductions])
-    if candidate.unapplied > 0:
-        customers = sorted({i.customer_id for i, _ in candidate.allocations})
-        audit(session, actor, "customer.credit", "transaction", tx.id,
-              customer=customers[0] if customers else None, amount=candidate.unapplied)
+    customers = sorted({i.customer_id for i, _ in candidate.allocations})
+    if candidate.unapplied > 0 and customers:
+        credit = CustomerCredit(customer_id=customers[0], transaction_id=tx.id,
+                                currency=tx.currency, amount=candidate.unapplied,
+                                remaining=candidate.unapplied, status="open", created_by=actor)
+        session.add(credit)
+        session.flush()
+        audit(session, actor, "customer.credit", "transaction", tx.id, credit=credit.id,
+              customer=customers[0], amount=candidate.unapplied)
     settle_if_paid(session, sorted({i.invoice_id for i, _ in candidate.allocations}))
 
 
@@ -310,7 +296,7 @@ def _candidate(session: Session, tx: BankTransaction, stored: dict[str, Any]) ->
         item, amount = items.get(int(a["invoice_id"])), Decimal(a["amount"])
         cut = sum((Decimal(r["amount"]) for r in stored["reductions"]
                    if int(r["invoice_id"]) == int(a["invoice_id"])), ZERO)
-        if item is None or item.open_amount < amount + cut:
+        if item is None or claim(item) < amount + cut:
             raise ValueError(f"invoice {a['invoice_number']} is no longer open for {amount}; "
                              "the suggestion is out of date")
         allocations.append((item, amount))
@@ -325,12 +311,13 @@ def _candidate(session: Session, tx: BankTransaction, stored: dict[str, Any]) ->
 
 
 def _items(session: Session, ids: list[int]) -> list[OpenItem]:
-    """The given invoices as open items (open amount after active allocations)."""
-    paid = allocated(session, ids)
+    """The given invoices as open items (open amount after active allocations, and the
+    dunning charges still owed on them)."""
+    paid, owed = allocated(session, ids), charges_open(session, ids)
     return [OpenItem(inv.id, inv.number, inv.customer_id, inv.customer.name, inv.customer.iban,
                      inv.payment_reference, inv.gross_amount,
                      inv.gross_amount - paid.get(inv.id, ZERO), inv.issue_date, inv.due_date,
-                     inv.currency)
+                     inv.currency, max(owed.get(inv.id, ZERO), ZERO))
             for inv in session.scalars(select(Invoice).where(Invoice.id.in_(ids)))]
 
 
@@ -344,11 +331,23 @@ def unmatch(rt: Runtime, transaction_id: int, actor: str, reason: str) -> str:
             raise ValueError(f"no transaction {transaction_id}")
         rows = list(session.scalars(select(Allocation).where(
             Allocation.transaction_id == tx.id, Allocation.active.is_(True))))
-        if is_automation(actor) and any(not is_automation(a.created_by) for a in rows):
+        credits = list(session.scalars(select(CustomerCredit).where(
+            CustomerCredit.transaction_id == tx.id, CustomerCredit.status != "void")))
+        used = list(session.scalars(select(Allocation).where(
+            Allocation.credit_id.in_([c.id for c in credits]), Allocation.active.is_(True))))
+        if is_automation(actor) and any(not is_automation(a.created_by) for a in rows + used):
             raise PermissionError(f"transaction {transaction_id} was matched by a person; "
                                   "automation does not undo it")
-        for row in rows:
+        if any(c.status == "refunded" for c in credits):
+            raise ValueError(f"transaction {transaction_id}: its credit was refunded to the "
+                             "customer; the refund must be settled before it can be unmatched")
+        for row in rows + used:  # the credit the payment left goes with it
             row.active = False
+        for credit in credits:
+            credit.status, credit.remaining = "void", ZERO
+            audit(session, actor, "credit.voided", "customer_credit", credit.id,
+                  transaction=tx.id, reason=reason, allocations=[a.id for a in used])
+        rows += used
         for entry in session.scalars(select(AuditEntry).where(
                 AuditEntry.object_type == "transaction", AuditEntry.object_id == tx.id,
                 AuditEntry.action == "payment.booked")):

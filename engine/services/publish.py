@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from documents.render import render_pdf
+from documents.render import logo_uri, render_pdf
 from engine.runtime import Runtime
 from engine.services.archive import archive_file
 from engine.services.outbox import enqueue
 from engine.services.records import audit
 
-KINDS = ("quotes", "confirmations", "delivery_notes", "invoices", "credit_notes", "reminders")
+KINDS = ("quotes", "confirmations", "delivery_notes", "invoices", "credit_notes", "reminders",
+         "statements")
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,16 @@ def store_file(rt: Runtime, kind: str, filename: str, data: bytes, mime: str, *,
 def render_document(rt: Runtime, kind: str, filename: str, template: str,
                     context: dict[str, Any], pdf_variant: str | None = None, *,
                     session: Session | None = None) -> Issued:
-    """Render a template to PDF and store it (archived when `session` is given)."""
-    pdf = render_pdf(template, context, override=rt.templates, pdf_variant=pdf_variant)
+    """Render a template to PDF (with the company's logo) and store it (archived when
+    `session` is given)."""
+    pdf = render_pdf(template, {"logo": logo(rt), **context}, override=rt.templates,
+                     pdf_variant=pdf_variant)
     return store_file(rt, kind, filename, pdf, "application/pdf", session=session)
+
+
+def logo(rt: Runtime) -> str | None:
+    """The letterhead logo (company.logo) as a file URI, or None."""
+    return logo_uri(rt.config.path("company.logo")) if rt.config["company.logo"] else None
 
 
 def mail(session: Session, *, key: str, kind: str, recipient: str, subject: str, body: str,
@@ -66,9 +74,11 @@ def mail(session: Session, *, key: str, kind: str, recipient: str, subject: str,
             attachments=[f.attachment() for f in files])
 
 
-def greeting(lang: str, what: str, number: str) -> str:
-    """The body of the mail that carries a document."""
+def greeting(lang: str, what: str, number: str, extra: str = "") -> str:
+    """The body of the mail that carries a document (`extra`: a paragraph such as the
+    portal link)."""
+    more = f"{extra}\n\n" if extra else ""
     if lang == "de":
         return (f"Sehr geehrte Damen und Herren,\n\nanbei erhalten Sie: {what} {number}.\n\n"
-                "Mit freundlichen Grüßen\nIhre Buchhaltung")
-    return f"Dear Sir or Madam,\n\nplease find attached: {what} {number}.\n\nKind regards"
+                f"{more}Mit freundlichen Grüßen\nIhre Buchhaltung")
+    return f"Dear Sir or Madam,\n\nplease find attached: {what} {number}.\n\n{more}Kind regards"

@@ -51,7 +51,7 @@ def create_quote(rt: Runtime, customer_number: str, items: Sequence[tuple[str, D
             "title": f"{t['quote']} {quote.number}",
             "info": info_rows(t, ("number", quote.number), ("date", today),
                               ("customer_number", customer.number),
-                              ("valid_until", quote.valid_until)),
+                              ("valid_until", quote.valid_until), lang=lang),
             "intro": ("Gerne bieten wir Ihnen an:" if lang == "de"
                       else "We are pleased to offer:"),
             "lines": lines, "show_prices": True, "totals": totals, "currency": quote.currency,

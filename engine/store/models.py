@@ -81,6 +81,8 @@ class Customer(Stamped, Base):
     collective_invoice: Mapped[bool] = mapped_column(Boolean, default=False)
     sepa_mandate_id: Mapped[str | None] = mapped_column(String(35))
     sepa_mandate_date: Mapped[date | None] = mapped_column(Date)
+    # BT-10 in e-invoices: the Leitweg-ID of a public buyer, else their own reference
+    buyer_reference: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Product(Stamped, Base):
@@ -321,11 +323,34 @@ class Allocation(Stamped, Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"))
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("credit_notes.id"))
+    # set: the money settles this dunning charge (§ 367 BGB) of the invoice's claim
+    charge_id: Mapped[int | None] = mapped_column(ForeignKey("charges.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     kind: Mapped[str] = mapped_column(String(20))  # payment deduction credit_note
     created_by: Mapped[str] = mapped_column(String(254))  # "auto" or a user's e-mail
+    # a cash discount's VAT correction (§ 17 UStG): one allocation per rate of the invoice
+    tax_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    tax_amount: Mapped[Decimal | None] = mapped_column(Money)
+    # set: the money comes from this customer credit (kind "credit")
+    credit_id: Mapped[int | None] = mapped_column(ForeignKey("customer_credits.id"), index=True)
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CustomerCredit(Stamped, Base):
+    """Money a customer paid beyond its open items, kept as its credit until it is applied
+    to an invoice (`remaining` falls) or refunded."""
+
+    __tablename__ = "customer_credits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"),
+                                                       index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    remaining: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open used refunded void
+    created_by: Mapped[str] = mapped_column(String(254))
 
 
 class RemittanceAdvice(Stamped, Base):
@@ -383,6 +408,32 @@ class DunningNotice(Stamped, Base):
     interest_from: Mapped[date | None] = mapped_column(Date)
     flat_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+
+
+class Charge(Stamped, Base):
+    """A dunning fee, the § 288 (5) flat fee or default interest, claimed by a letter as a
+    receivable of its own (with its own number) on an invoice's claim. Never changed:
+    a correction is a cancelling entry (negative amount, `cancels_id`). The key makes
+    each charge exactly once (fee per invoice and level, flat fee per claim, interest
+    per claim and first day)."""
+
+    __tablename__ = "charges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("dunning_letters.id"))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("dunning_notices.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # fee flat_fee interest
+    amount: Mapped[Decimal] = mapped_column(Money)
+    charge_date: Mapped[date] = mapped_column(Date)
+    interest_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    interest_from: Mapped[date | None] = mapped_column(Date)
+    interest_to: Mapped[date | None] = mapped_column(Date)
+    cancels_id: Mapped[int | None] = mapped_column(ForeignKey("charges.id"))
+    created_by: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class Hold(Stamped, Base):
@@ -491,3 +542,37 @@ class Blob(Base):
     __tablename__ = "blobs"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ApiToken(Stamped, Base):
+    """A token for the JSON API: only its sha256 is kept; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(30))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(254))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PortalLink(Stamped, Base):
+    """A customer's signed portal link: valid until it expires or is revoked."""
+
+    __tablename__ = "portal_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for the login rate limit (shared by every web process)."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    ip: Mapped[str] = mapped_column(String(45), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,0 +1,73 @@
+"""The customer portal's words in German and English (the customer's language decides)."""
+
+from __future__ import annotations
+
+WORDS: dict[str, dict[str, str]] = {
+    "de": {
+        "title": "Kundenportal",
+        "welcome": "Ihre Rechnungen und Angebote bei",
+        "valid_until": "Dieser Link gilt bis",
+        "quote_valid": "Gültig bis",
+        "open": "Offene Rechnungen",
+        "paid": "Bezahlte Rechnungen",
+        "quotes": "Offene Angebote",
+        "number": "Nummer",
+        "issued": "Datum",
+        "due": "Fällig",
+        "gross": "Betrag",
+        "still_open": "Offen",
+        "files": "Dateien",
+        "pay": "Bezahlen",
+        "girocode": "Mit der Banking-App scannen (GiroCode)",
+        "dispute": "Reklamieren",
+        "reason": "Was stimmt nicht?",
+        "promise": "Zahlung zusagen",
+        "promise_date": "Wir zahlen bis",
+        "accept": "Angebot annehmen",
+        "none": "Keine.",
+        "on_hold": "Angehalten",
+        "hold_dispute": "Reklamation in Prüfung",
+        "hold_promise": "Zahlung zugesagt bis",
+        "invalid": "Dieser Link ist ungültig oder abgelaufen. Bitte fordern Sie bei uns "
+                   "einen neuen an.",
+        "disputed": "Danke, wir prüfen Ihre Reklamation zu Rechnung {number}.",
+        "promised": "Danke, wir erwarten Ihre Zahlung zu Rechnung {number} bis {until}.",
+        "accepted": "Danke, Ihr Auftrag {order} ist bei uns eingegangen.",
+        "bad_date": "Bitte ein Datum im Format JJJJ-MM-TT angeben.",
+    },
+    "en": {
+        "title": "Customer portal",
+        "welcome": "Your invoices and quotes from",
+        "valid_until": "This link is valid until",
+        "quote_valid": "Valid until",
+        "open": "Open invoices",
+        "paid": "Paid invoices",
+        "quotes": "Open quotes",
+        "number": "Number",
+        "issued": "Date",
+        "due": "Due",
+        "gross": "Amount",
+        "still_open": "Open",
+        "files": "Files",
+        "pay": "Pay",
+        "girocode": "Scan with your banking app (GiroCode)",
+        "dispute": "Dispute",
+        "reason": "What is wrong?",
+        "promise": "Promise payment",
+        "promise_date": "We will pay by",
+        "accept": "Accept quote",
+        "none": "None.",
+        "on_hold": "On hold",
+        "hold_dispute": "dispute under review",
+        "hold_promise": "payment promised by",
+        "invalid": "This link is not valid or has expired. Please ask us for a new one.",
+        "disputed": "Thank you, we will look into your dispute of invoice {number}.",
+        "promised": "Thank you, we expect your payment of invoice {number} by {until}.",
+        "accepted": "Thank you, we have received your order {order}.",
+        "bad_date": "Please give a date as YYYY-MM-DD.",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["en"])
