@@ -143,13 +143,13 @@ def test_dispute_and_promise_become_holds_the_dunning_run_honours(
     empty = client.post(f"{a}/invoices/{a1}/dispute", data={"csrf_token": token,
                                                             "reason": "  "},
                         follow_redirects=True)
-    assert empty.status_code == 200 and "what is wrong" in empty.text
+    assert empty.status_code == 200 and "was an der Rechnung nicht stimmt" in empty.text
     far = client.post(f"{a}/invoices/{a1}/promise", data={
         "csrf_token": token, "until": str(TODAY + timedelta(days=200))}, follow_redirects=True)
-    assert "payment date must be" in far.text
+    assert "Das Zahlungsdatum muss zwischen dem" in far.text
     paid = client.post(f"{a}/invoices/{seeded.invoices['RE-2026-A2']}/dispute", data={
         "csrf_token": token, "reason": "x"}, follow_redirects=True)
-    assert "is paid" in paid.text
+    assert "RE-2026-A2 ist bereits bezahlt" in paid.text
     with runtime.db.unit_of_work() as s:
         assert s.scalar(select(Hold.id)) is None
     promised = client.post(f"{a}/invoices/{a1}/promise", data={
@@ -209,7 +209,7 @@ def test_accepting_a_quote_creates_the_order(app: Flask, runtime: Runtime,
     assert "AN-2026-0001" not in response.text.split("Offene Angebote")[1].split("Bezahlte")[0]
     again = client.post(f"{a}/quotes/{seeded.quote}/accept",
                         data={"csrf_token": csrf(client, a)}, follow_redirects=True)
-    assert "can no longer be accepted" in again.text
+    assert "kann nicht mehr angenommen werden (Status: angenommen)" in again.text
     with runtime.db.unit_of_work() as s:
         assert len(s.scalars(select(Order).where(Order.quote_id == seeded.quote)).all()) == 1
         s.execute(update(Quote).values(status="sent", valid_until=TODAY - timedelta(days=1)))

@@ -28,7 +28,7 @@ from flask import (
 from engine.core.money import format_amount
 from engine.services import portal
 from web.auth import runtime
-from web.portal_text import words
+from web.portal_text import ACCEPTED, DISPUTED, PROMISED, day, said, say, words
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -66,11 +66,12 @@ def index(access: portal.Access, token: str) -> Any:
     def money(value: Any) -> str:
         return format_amount(value, lang)
 
-    def day(value: date) -> str:
-        return f"{value:%d.%m.%Y}" if lang == "de" else value.isoformat()
+    def shown_day(value: date) -> str:
+        return day(value, lang)
 
     return render_template(
-        "portal/index.html", t=words(lang), access=access, token=token, money=money, day=day,
+        "portal/index.html", t=words(lang), access=access, token=token, money=money,
+        day=shown_day,
         company=rt.config.company, today=today,
         open_invoices=[i for i in invoices if i.open_amount > 0],
         paid_invoices=[i for i in invoices if i.open_amount <= 0],
@@ -105,35 +106,35 @@ def _back(token: str) -> Any:
 @bp.route("/<token>/invoices/<int:invoice_id>/dispute", methods=["POST"])
 @portal_view
 def dispute(access: portal.Access, token: str, invoice_id: int) -> Any:
-    t = words(access.language)
+    lang = access.language
     try:
         number = portal.dispute(runtime(), access, invoice_id, request.form.get("reason", ""))
     except LookupError:
         abort(404)
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(lang, exc))
         return _back(token)
-    flash(t["disputed"].format(number=number))
+    flash(say(lang, DISPUTED, number=number))
     return _back(token)
 
 
 @bp.route("/<token>/invoices/<int:invoice_id>/promise", methods=["POST"])
 @portal_view
 def promise(access: portal.Access, token: str, invoice_id: int) -> Any:
-    t = words(access.language)
+    lang = access.language
     try:
         until = date.fromisoformat(request.form.get("until", ""))
     except ValueError:
-        flash(t["bad_date"])
+        flash(words(lang)["bad_date"])
         return _back(token)
     try:
         number = portal.promise(runtime(), access, invoice_id, until, date.today())
     except LookupError:
         abort(404)
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(lang, exc))
         return _back(token)
-    flash(t["promised"].format(number=number, until=until))
+    flash(say(lang, PROMISED, number=number, until=day(until, lang)))
     return _back(token)
 
 
@@ -145,8 +146,8 @@ def accept(access: portal.Access, token: str, quote_id: int) -> Any:
     except LookupError:
         abort(404)
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(access.language, exc))
         return _back(token)
-    flash(words(access.language)["accepted"].format(order=order))
+    flash(say(access.language, ACCEPTED, order=order))
     return _back(token)
 

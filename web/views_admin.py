@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, render_template, request, session
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from engine.services import portal
@@ -17,6 +18,7 @@ from engine.store.models import AuditEntry, Customer, Invoice, Order, Product
 from web.auth import login_required, runtime
 from web.i18n import LANGUAGES
 from web.views_common import PAGE_SIZE, actor, back, bp, today
+from web.views_text import said
 
 SECRET = re.compile(r"password|secret|token|key", re.IGNORECASE)
 ZERO = Decimal("0.00")
@@ -72,9 +74,9 @@ def portal_link(customer_id: int) -> Any:
     try:
         url = portal.make_link(rt, number, actor(), int(days) if days.isdigit() else None)
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     else:
-        flash(f"portal link for {number}: {url}")
+        flash(gettext("portal link for %(number)s: %(url)s", number=number, url=url))
     return back("views.customer", customer_id=customer_id)
 
 
@@ -138,6 +140,7 @@ def audit_log() -> Any:
 def set_language() -> Any:
     lang = request.form.get("lang", "")
     if lang not in LANGUAGES:
-        abort(400, f"language must be one of {', '.join(LANGUAGES)}")
+        abort(400, gettext("language must be one of %(languages)s",
+                           languages=", ".join(LANGUAGES)))
     session["lang"] = lang
     return back("views.dashboard")

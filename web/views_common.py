@@ -11,6 +11,8 @@ from flask import Blueprint, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_decimal
 from werkzeug.wrappers import Response
 
+from web.views_text import said_lines
+
 bp = Blueprint("views", __name__)
 
 PAGE_SIZE = 200
@@ -78,4 +80,5 @@ def back(endpoint: str, **values: Any) -> Response:
 
 
 def register_filters(app: Any) -> None:
-    app.jinja_env.filters.update(money=money, day=day, percent=percent, qty=qty)
+    app.jinja_env.filters.update(money=money, day=day, percent=percent, qty=qty,
+                                 said=said_lines)

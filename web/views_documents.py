@@ -28,8 +28,10 @@ from engine.services import intake, payments
 from engine.services.records import audit
 from engine.store.models import Document, Order
 from web.auth import login_required, runtime
+from web.i18n import N_
 from web.views_common import PAGE_SIZE, actor, bp, today
 from web.views_review_actions import CONFIRMABLE, confirm, reject
+from web.views_text import said
 
 
 def layouts_available() -> bool:
@@ -65,7 +67,7 @@ def upload() -> Any:
         try:
             received.append((name, intake.receive(rt, data, name, "upload"), ""))
         except intake.RejectedFile as exc:
-            received.append((name, None, str(exc)))
+            received.append((name, None, said(exc)))
     return stream_template("upload_progress.html", total=len(received),
                            steps=_process(received))
 
@@ -86,11 +88,12 @@ def _process(received: list[tuple[str, intake.Received | None, str]]
             note = doc.reason.splitlines()[0] if doc and doc.reason else ""
         statements += kind == "bank_statement" and status == "recorded"
         yield {"n": n, "name": safe, "status": status, "id": got.document_id,
-               "note": note if got.new else gettext("the same file arrived before")}
+               "note": said(note) if got.new else gettext("the same file arrived before")}
     if statements:
         counts = payments.match_new(rt, now)
-        yield {"n": len(received), "name": "matching", "status": "matched",
-               "note": f"{counts['matched']} booked, {counts['review']} for review", "id": None}
+        yield {"n": len(received), "name": N_("matching"), "status": "matched",
+               "note": gettext("%(booked)s booked, %(review)s for review",
+                               booked=counts["matched"], review=counts["review"]), "id": None}
 
 
 @bp.route("/documents/<int:document_id>")
@@ -174,13 +177,13 @@ def confirm_document(document_id: int) -> Any:
     try:
         outcome = confirm(runtime(), document_id, _corrections(), actor(), today())
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
         return redirect(url_for("views.document", document_id=document_id))
     if outcome.problems:
         for problem in outcome.problems:
-            flash(problem)
+            flash(said(problem))
         return redirect(url_for("views.document", document_id=document_id))
-    flash(f"document {document_id}: recorded")
+    flash(gettext("document %(id)s: recorded", id=document_id))
     following = _next_in_review(document_id)
     return redirect(url_for("views.document", document_id=following) if following
                     else url_for("views.review_queue"))
@@ -191,9 +194,9 @@ def confirm_document(document_id: int) -> Any:
 def reject_document(document_id: int) -> Any:
     try:
         reject(runtime(), document_id, request.form.get("reason", ""), actor())
-        flash(f"document {document_id}: rejected")
+        flash(gettext("document %(id)s: rejected", id=document_id))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return redirect(url_for("views.review_queue"))
 
 
@@ -217,7 +220,7 @@ def layout_corrections(kind: str, extracted: dict[str, Any], typed: dict[str, st
 def save_layout(document_id: int) -> Any:
     """Save the corrected fields as the sender's layout (documents.layouts)."""
     if not layouts_available():
-        abort(404, "sender layouts are not available in this version")
+        abort(404, gettext("sender layouts are not available in this version"))
     layouts: Any = importlib.import_module("documents.layouts")
     rt = runtime()
     name = request.form.get("layout_name", "").strip()
@@ -239,9 +242,10 @@ def save_layout(document_id: int) -> Any:
             vat_id=request.form.get("vat_id", "").strip() or None, words=words,
             corrections=corrections)
     except (ValueError, PdfError, layouts.LayoutError) as exc:
-        flash(f"the layout was not saved: {exc}")
+        flash(gettext("the layout was not saved: %(why)s", why=said(exc)))
     else:
-        flash(f"saved the sender's layout as {path.name} ({', '.join(sorted(corrections))})")
+        flash(gettext("saved the sender's layout as %(file)s (%(fields)s)", file=path.name,
+                      fields=", ".join(sorted(corrections))))
         with rt.db.unit_of_work() as s:
             audit(s, actor(), "layout.saved", "document", document_id, file=path.name,
                   fields=sorted(corrections))

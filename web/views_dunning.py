@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import abort, flash, render_template, request, stream_template
+from flask_babel import gettext
 from sqlalchemy import select
 
 from engine.services import dunning as dunning_service
@@ -15,7 +16,9 @@ from engine.services import holds, payments, tasks
 from engine.services.records import audit
 from engine.store.models import Customer, DunningNotice, Hold, Invoice, Task
 from web.auth import login_required, runtime
+from web.i18n import N_, word
 from web.views_common import PAGE_SIZE, actor, back, bp, today
+from web.views_text import said
 
 
 @bp.route("/dunning")
@@ -48,9 +51,9 @@ def place_hold() -> Any:
                               invoice_number=form.get("invoice_number", "").strip() or None,
                               customer_number=form.get("customer_number", "").strip() or None,
                               reason=form.get("reason", ""), until=until)
-        flash(f"hold {hold_id} placed")
+        flash(gettext("hold %(id)s placed", id=hold_id))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.dunning")
 
 
@@ -59,9 +62,9 @@ def place_hold() -> Any:
 def release_hold(hold_id: int) -> Any:
     try:
         holds.release(runtime(), hold_id, actor())
-        flash(f"hold {hold_id} released")
+        flash(gettext("hold %(id)s released", id=hold_id))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.dunning")
 
 
@@ -69,7 +72,7 @@ def release_hold(hold_id: int) -> Any:
 @login_required("finance")
 def dunning_run() -> Any:
     """Match first, then plan, then send; each step is shown as it finishes."""
-    return stream_template("job_progress.html", title="Dunning run", total=3,
+    return stream_template("job_progress.html", title=N_("Dunning run"), total=3,
                            steps=_dunning_steps(actor()))
 
 
@@ -77,18 +80,20 @@ def _dunning_steps(who: str) -> Iterator[dict[str, Any]]:
     rt, now = runtime(), today()
     rt.reload_rules()
     matched = payments.match_new(rt, now)
-    yield {"n": 1, "name": "matching new payments", "status": "done",
-           "note": f"{matched['matched']} booked, {matched['review']} for review"}
+    yield {"n": 1, "name": N_("matching new payments"), "status": "done",
+           "note": gettext("%(booked)s booked, %(review)s for review",
+                           booked=matched["matched"], review=matched["review"])}
     plan = dunning_service.run(rt, now, dry_run=True)
-    yield {"n": 2, "name": "planning", "status": "done",
-           "note": f"{len(plan.get('letters', []))} letters, "
-                   f"{len(plan.get('escalations', []))} escalations planned"}
+    yield {"n": 2, "name": N_("planning"), "status": "done",
+           "note": gettext("%(letters)s letters, %(escalations)s escalations planned",
+                           letters=len(plan.get("letters", [])),
+                           escalations=len(plan.get("escalations", [])))}
     counts = dunning_service.run(rt, now)
     with rt.db.unit_of_work() as s:
         audit(s, who, "dunning.run", "dunning", None, counts=counts)
     status = "skipped" if counts.get("skipped") else "done"
-    yield {"n": 3, "name": "sending", "status": status,
-           "note": ", ".join(f"{k}: {v}" for k, v in counts.items())}
+    yield {"n": 3, "name": N_("sending"), "status": status,
+           "note": ", ".join(f"{word(k)}: {word(str(v))}" for k, v in counts.items())}
 
 
 @bp.route("/tasks")
@@ -112,7 +117,7 @@ def close_task(task_id: int) -> Any:
             abort(404)
     try:
         tasks.close(runtime(), task_id, actor())
-        flash(f"task {task_id} closed")
+        flash(gettext("task %(id)s closed", id=task_id))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.task_list")

@@ -27,6 +27,7 @@ from engine.store.models import (
 from web.auth import login_required, runtime
 from web.views_common import PAGE_SIZE, actor, back, bp, today
 from web.views_orders import decisions_of
+from web.views_text import said
 
 ZERO = Decimal("0.00")
 
@@ -127,9 +128,10 @@ def send_invoice(invoice_id: int) -> Any:
                     attachments=files)
             audit(s, who, "invoice.sent", "invoice", row.id, recipient=recipient,
                   copy=earlier + 1)
-        flash(f"invoice {invoice_id}: queued for {recipient}")
+        flash(gettext("invoice %(id)s: queued for %(recipient)s", id=invoice_id,
+                      recipient=recipient))
     except (ValueError, InvalidRecipient) as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.invoice", invoice_id=invoice_id)
 
 
@@ -144,7 +146,7 @@ def credit_note(invoice_id: int) -> Any:
     try:
         number = invoicing.issue_credit_note(runtime(), invoice_id, positions, reason, actor(),
                                              today())
-        flash(f"credit note {number} issued")
+        flash(gettext("credit note %(number)s issued", number=number))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.invoice", invoice_id=invoice_id)

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from engine.services import orders
 from engine.store.models import Approval, DecisionRow, Delivery, Invoice, Order
 from web.auth import login_required, runtime
+from web.i18n import word
 from web.views_common import PAGE_SIZE, actor, back, bp
+from web.views_text import said
 
 ORDER_STATES = ("received", "pending_approval", "approved", "confirmed", "delivered",
                 "invoiced", "rejected")
@@ -62,7 +64,7 @@ def order(order_id: int) -> Any:
 def decide(order_id: int) -> Any:
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
-        abort(400, "decision must be approve or reject")
+        abort(400, gettext("decision must be approve or reject"))
     comment = request.form.get("comment", "").strip()
     if decision == "reject" and not comment:
         flash(gettext("Say why the order is rejected."))
@@ -70,9 +72,9 @@ def decide(order_id: int) -> Any:
     try:
         status = orders.decide_by_person(runtime(), order_id, actor(), decision == "approve",
                                          comment)
-        flash(f"order {order_id}: {status}")
+        flash(gettext("order %(id)s: %(status)s", id=order_id, status=word(status)))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.order", order_id=order_id)
 
 

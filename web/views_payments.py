@@ -13,8 +13,10 @@ from sqlalchemy import select
 from engine.services import payments, reconcile
 from engine.store.models import Allocation, BankTransaction, Invoice
 from web.auth import login_required, runtime
+from web.i18n import word
 from web.views_common import PAGE_SIZE, actor, back, bp, parse_amount, today
 from web.views_orders import decisions_of
+from web.views_text import said
 
 PAYMENT_STATES = ("review", "new", "matched", "partially_matched", "ignored")
 MANUAL_ROWS = 4
@@ -56,9 +58,9 @@ def confirm_payment(tx_id: int) -> Any:
     try:
         status = payments.confirm_suggestion(runtime(), tx_id, actor(), today(),
                                              int(choice) if choice.isdigit() else 0)
-        flash(f"payment {tx_id}: {status}")
+        flash(gettext("payment %(id)s: %(status)s", id=tx_id, status=word(status)))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.payment", tx_id=tx_id)
 
 
@@ -71,9 +73,9 @@ def unmatch_payment(tx_id: int) -> Any:
         return back("views.payment", tx_id=tx_id)
     try:
         status = payments.unmatch(runtime(), tx_id, actor(), reason)
-        flash(f"payment {tx_id}: {status}")
+        flash(gettext("payment %(id)s: %(status)s", id=tx_id, status=word(status)))
     except (ValueError, PermissionError) as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.payment", tx_id=tx_id)
 
 
@@ -98,9 +100,9 @@ def _wanted() -> list[tuple[str, Decimal]]:
 def allocate_payment(tx_id: int) -> Any:
     try:
         status = reconcile.allocate_by_hand(runtime(), tx_id, _wanted(), actor())
-        flash(f"payment {tx_id}: {status}")
+        flash(gettext("payment %(id)s: %(status)s", id=tx_id, status=word(status)))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.payment", tx_id=tx_id)
 
 
@@ -109,7 +111,7 @@ def allocate_payment(tx_id: int) -> Any:
 def dismiss_payment(tx_id: int) -> Any:
     try:
         status = reconcile.dismiss(runtime(), tx_id, actor(), request.form.get("reason", ""))
-        flash(f"payment {tx_id}: {status}")
+        flash(gettext("payment %(id)s: %(status)s", id=tx_id, status=word(status)))
     except ValueError as exc:
-        flash(str(exc))
+        flash(said(exc))
     return back("views.payment", tx_id=tx_id)

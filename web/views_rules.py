@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 
 from engine import rulebook
@@ -178,7 +179,7 @@ def rule_save(name: str) -> Any:
         audit(s, actor(), "rules.draft_saved", "rule_file", None, file=f"{name}.yaml",
               problems=len(issues))
     if not issues:
-        flash(f"{name}.yaml: saved as a draft, no errors")
+        flash(gettext("%(file)s: saved as a draft, no errors", file=name + ".yaml"))
     return _editor(name, text=text, issues=issues, status=422 if issues else 200)
 
 
@@ -189,7 +190,7 @@ def rule_discard(name: str) -> Any:
     _draft(name).unlink(missing_ok=True)
     with runtime().db.unit_of_work() as s:
         audit(s, actor(), "rules.draft_discarded", "rule_file", None, file=f"{name}.yaml")
-    flash(f"{name}.yaml: draft discarded")
+    flash(gettext("%(file)s: draft discarded", file=name + ".yaml"))
     return redirect(url_for("views.rule_edit", name=name))
 
 
@@ -214,7 +215,7 @@ def rule_simulate(name: str) -> Any:
     try:
         since = date.fromisoformat(since_text) if since_text else None
     except ValueError:
-        flash(f"'{since_text}' is not a date")
+        flash(gettext("'%(text)s' is not a date", text=since_text))
         return _editor(name)
     with runtime().db.unit_of_work() as s:
         report = rulebook.simulate_proposal(s, proposal, since)
@@ -233,13 +234,15 @@ def rule_activate(name: str) -> Any:
             row = rulebook.activate(s, proposal, actor())
             version = row.version if row else None
     except rulebook.RulesError as exc:
-        flash(f"{name}.yaml was not activated: the rule set in force stays")
+        flash(gettext("%(file)s was not activated: the rule set in force stays",
+                      file=name + ".yaml"))
         return _editor(name, issues=shown(exc.issues, name), status=422)
     rt.reload_rules()
     if is_draft:
         path.unlink(missing_ok=True)
-    flash(f"{name}.yaml: version {version} is now active" if version
-          else f"{name}.yaml: this version is already active")
+    flash(gettext("%(file)s: version %(version)s is now active", file=name + ".yaml",
+                  version=version) if version
+          else gettext("%(file)s: this version is already active", file=name + ".yaml"))
     return redirect(url_for("views.rule_edit", name=name))
 
 
@@ -252,7 +255,8 @@ def rule_rollback(version_id: int) -> Any:
     try:
         with rt.db.unit_of_work() as s:
             row = rulebook.rollback(s, version_id, actor())
-            flash(f"{row.name}: version {row.version} ({row.sha256[:12]}) is active again")
+            flash(gettext("%(name)s: version %(version)s (%(sha)s) is active again",
+                          name=row.name, version=row.version, sha=row.sha256[:12]))
     except rulebook.RulesError as exc:
         flash("; ".join(i.message for i in exc.issues))
     rt.reload_rules()
