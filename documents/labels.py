@@ -204,7 +204,9 @@ KIND_WORDS: Mapping[str, tuple[str, ...]] = {
     "purchase_order": ("bestellung", "purchase order", "bestellnummer", "po number", "auftrag",
                        "bon de commande", "bestelling", "order form"),
     "invoice": ("rechnung", "invoice", "facture", "factuur", "faktura", "fattura", "factura",
-                "tax invoice", "gutschrift", "credit note", "receipt", "quittung", "bill"),
+                "tax invoice", "gutschrift", "credit note", "receipt", "quittung", "bill",
+                # what only a bill asks for: a balance or amount to pay by a due date
+                "balance due", "amount due", "fällig am", "zahlbar bis", "vervaldatum"),
 }
 # Words that name a kind only as a title, on a short row of their own ("Order").
 TITLE_WORDS: Mapping[str, tuple[str, ...]] = {"purchase_order": ("order", "auftrag")}

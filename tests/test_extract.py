@@ -114,3 +114,16 @@ def test_amounts_under_a_header_of_records_are_no_document_total() -> None:
     assert doc.value("total_gross") == D("5591.81")
     assert doc.value("amount_due") in (None, D("5591.81"))
     assert doc.confidence >= 0.8
+
+
+def test_a_bill_without_a_readable_title_is_an_invoice_not_the_order_it_names() -> None:
+    """OCR lost the big 'INVOICE' title; 'Balance Due' still says what the paper is, so
+    the number is the invoice's, not the PO number it quotes."""
+    page = PageText(1, ("Sammy Maystone N VV E", "# invoice_number_1", "Date: Jan 1, 2022",
+                        "Payment Terms: Net 30 days", "Due Date: Jan 31, 2022",
+                        "PO Number: po_number_123", "Balance Due: $127.50",
+                        "Total: $127.50"))
+    doc = extract([page], "bill.png")
+    assert doc.kind == "invoice"
+    assert doc.value("number") == "invoice_number_1"
+    assert doc.value("order_reference") == "po_number_123"
