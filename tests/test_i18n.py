@@ -263,3 +263,21 @@ def test_the_portal_speaks_the_customers_language(german: FlaskClient, runtime: 
         "csrf_token": csrf.group(1), "until": str(TODAY + timedelta(days=200))},
         follow_redirects=True).text
     assert "the payment date must be from" in far
+
+
+def test_error_pages_speak_the_users_language_and_api_errors_stay_json(
+        runtime: Runtime) -> None:
+    from web.app import create_app
+
+    client = create_app(runtime, testing=True).test_client()
+    english = client.get("/no-such-page")
+    assert english.status_code == 404 and "Not found" in english.text
+    refused = client.post("/login", data={"email": "x"})  # no CSRF token
+    assert refused.status_code == 400 and "security token" in refused.text
+    with client.session_transaction() as session:
+        session["lang"] = "de"
+    german = client.get("/no-such-page")
+    assert german.status_code == 404 and "Nicht gefunden" in german.text
+    assert "Fehler 404" in german.text
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code in (401, 404) and api.is_json and "error" in api.get_json()

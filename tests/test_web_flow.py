@@ -81,7 +81,7 @@ def reviewed_order(client: FlaskClient, runtime: Runtime) -> tuple[int, Order]:
     assert f'href="/documents/{doc_id}"' in queue
     screen = client.get(f"/documents/{doc_id}").text
     assert f'src="/documents/{doc_id}/page/1.png"' in screen
-    assert re.search(r'<tr class="conf-high"><td><label for="f_order_number">', screen)
+    assert re.search(r'<tr class="conf-high"><td><label for="f_order_number" title="order_number">Order number</label>', screen)
     assert 'value="B-2026-4711"' in screen and 'id="confirm"' in screen
     picture = client.get(f"/documents/{doc_id}/page/1.png")
     assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")

@@ -57,8 +57,9 @@ def json_errors(exc: HTTPException) -> Any:
 
 
 def init_app(app: Flask) -> None:
+    """The /api/v1 blueprint; its errors become JSON through web.errors, which calls
+    `json_errors` for every path under /api/."""
     app.register_blueprint(bp)
-    app.register_error_handler(HTTPException, json_errors)
 
 
 @bp.before_request

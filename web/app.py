@@ -29,9 +29,10 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
 
     init_babel(app, rt.config.path("storage.dir"))  # German and English; .po compiled here
     views.register_filters(app)
-    from web import api, portal
+    from web import api, errors, portal
 
-    api.init_app(app)  # the /api/v1 blueprint and JSON errors under /api/
+    api.init_app(app)  # the /api/v1 blueprint
+    errors.init_app(app)  # JSON errors under /api/, translated pages elsewhere
     app.register_blueprint(portal.bp)
     if rt.config["web.https"]:  # behind a TLS proxy: its client address and scheme
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]

@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 
 from engine.runtime import Runtime
 from engine.services import tokens
@@ -46,7 +47,8 @@ def check_csrf() -> None:
         return
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     if not hmac.compare_digest(sent, session.get("csrf", "\x00")):
-        abort(400, "the form is stale or forged (CSRF token missing); reload the page")
+        abort(400, gettext("The form is stale or forged (its security token is missing); "
+                           "reload the page and try again."))
 
 
 def role_at_least(role: str) -> bool:

@@ -71,6 +71,28 @@ SHOWN = (
 )
 
 
+# The extracted fields as the review screen names them (the intake's field names).
+FIELD_LABELS = {
+    "number": N_("Document number"), "order_number": N_("Order number"),
+    "order_date": N_("Order date"), "issue_date": N_("Issue date"),
+    "delivery_date": N_("Delivery date"), "due_date": N_("Due date"),
+    "customer_number": N_("Customer number"), "quote_reference": N_("Our quote"),
+    "order_reference": N_("Order reference"), "vat_id": N_("VAT id"),
+    "buyer_vat_id": N_("Buyer's VAT id"), "seller_vat_id": N_("Seller's VAT id"),
+    "buyer_name": N_("Buyer"), "seller_name": N_("Seller"), "payer": N_("Payer"),
+    "net_amount": N_("Net amount"), "tax_amount": N_("VAT amount"),
+    "gross_amount": N_("Gross amount"), "total_net": N_("Net amount"),
+    "total_tax": N_("VAT amount"), "total_gross": N_("Gross amount"),
+    "amount_due": N_("Amount due"), "currency": N_("Currency"), "iban": N_("IBAN"),
+    "payment_reference": N_("Payment reference"), "payment_date": N_("Payment date"),
+}
+
+
+def field_label(name: str) -> str:
+    """A field's name on the review screen in the user's language; unknown ones as they are."""
+    return gettext(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+
+
 def word(value: str) -> str:
     """A status, kind or step word in the user's language; any other text as it is."""
     return gettext(value) if value in WORDS else value
@@ -105,4 +127,5 @@ def init_babel(app: Flask, storage: Path) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(languages=LANGUAGES, get_locale=get_locale)
+    app.jinja_env.globals.update(languages=LANGUAGES, get_locale=get_locale,
+                                 field_label=field_label)
