@@ -90,6 +90,12 @@ def _money(value: Decimal | None, lang: str = "de") -> str:
     return "" if value is None else format_amount(value, lang)
 
 
+def grouped_iban(value: str | None) -> str:
+    """An IBAN as it is printed: in groups of four (DE89 3704 0044 0532 0130 00)."""
+    compact = (value or "").replace(" ", "")
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
 def format_date(value: date | None, lang: str = "de") -> str:
     """A date as a letter in `lang` prints it: 01.09.2026, or 01 Sep 2026."""
     if value is None:
@@ -112,7 +118,7 @@ def environment(override: str | None = None) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders),
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(money=_money, date=format_date, qty=_qty)
+    env.filters.update(money=_money, date=format_date, qty=_qty, iban=grouped_iban)
     return env
 
 

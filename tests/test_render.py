@@ -172,3 +172,12 @@ def test_letter_info_blocks_write_dates_in_the_letters_language() -> None:
     assert info_rows(WORDS["de"], ("date", when), lang="de")[0][1] == "01.09.2026"
     assert info_rows(WORDS["en"], ("date", when), ("number", "AB-1"), lang="en") == [
         (WORDS["en"]["date"], "01 Sep 2026"), (WORDS["en"]["number"], "AB-1")]
+
+
+def test_the_letterhead_prints_the_iban_in_groups_of_four() -> None:
+    from documents.render import grouped_iban
+
+    assert grouped_iban("DE89370400440532013000") == "DE89 3704 0044 0532 0130 00"
+    assert grouped_iban("DE89 3704 0044 0532 0130 00") == "DE89 3704 0044 0532 0130 00"
+    text = pdf_text(render_pdf("document.html", context()))
+    assert "DE89 3704 0044 0532 0130 00" in text or "DE89 3704 0044 0532" in text
