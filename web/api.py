@@ -133,6 +133,26 @@ def paginate(query: Select[Any], serialize: Callable[[Any, Session], dict[str, A
                     "total": total, "next": nxt})
 
 
+def newest(model: Any, **filters: Any) -> Select[Any]:
+    """Rows of `model`, newest first, narrowed by each query argument given (argument name
+    → the column it must equal)."""
+    query = select(model).order_by(model.id.desc())
+    for name, column in filters.items():
+        if request.args.get(name):
+            query = query.where(column == request.args[name])
+    return query
+
+
+def detail(model: Any, ident: int, what: str,
+           serialize: Callable[[Any, Session], dict[str, Any]]) -> Any:
+    """One row as JSON, or 404 naming it."""
+    with runtime().db.unit_of_work() as session:
+        row = session.get(model, ident)
+        if row is None:
+            abort(404, f"{what} {ident} does not exist")
+        return jsonify(jsonable(serialize(row, session)))
+
+
 def int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
@@ -200,20 +220,14 @@ def upload() -> Any:
 @endpoint("viewer", "List documents, newest first", "Document", paginated=True,
           query=(Param("state", "only documents in this state"),))
 def document_list() -> Any:
-    query = select(Document).order_by(Document.id.desc())
-    if request.args.get("state"):
-        query = query.where(Document.status == request.args["state"])
-    return paginate(query, lambda d, _: _document(d, full=False))
+    return paginate(newest(Document, state=Document.status),
+                    lambda d, _: _document(d, full=False))
 
 
 @bp.route("/documents/<int:document_id>")
 @endpoint("viewer", "A document's state and extracted fields", "Document")
 def document(document_id: int) -> Any:
-    with runtime().db.unit_of_work() as session:
-        doc = session.get(Document, document_id)
-        if doc is None:
-            abort(404, f"document {document_id} does not exist")
-        return jsonify(jsonable(_document(doc, full=True)))
+    return detail(Document, document_id, "document", lambda d, _: _document(d, full=True))
 
 
 from web import api_records  # noqa: E402,F401  # its routes join this blueprint

@@ -22,7 +22,7 @@ from engine.store.models import (
     Invoice,
     Order,
 )
-from web.api import bp, endpoint, int_arg, paginate
+from web.api import bp, detail, endpoint, int_arg, newest, paginate
 from web.auth import runtime
 from web.openapi import Param
 
@@ -82,33 +82,25 @@ def _invoice(invoice: Invoice, paid: Decimal, full: bool = False) -> dict[str, A
 @endpoint("viewer", "List orders, newest first", "Order", paginated=True,
           query=(STATUS, CUSTOMER))
 def order_list() -> Any:
-    query = select(Order).order_by(Order.id.desc())
-    if request.args.get("status"):
-        query = query.where(Order.status == request.args["status"])
+    query = newest(Order, status=Order.status, customer=Customer.number)
     if request.args.get("customer"):
-        query = query.join(Customer).where(Customer.number == request.args["customer"])
+        query = query.join(Customer)
     return paginate(query, lambda o, _: _order(o))
 
 
 @bp.route("/orders/<int:order_id>")
 @endpoint("viewer", "An order with its lines, approvals and decisions", "Order")
 def order(order_id: int) -> Any:
-    with runtime().db.unit_of_work() as session:
-        row = session.get(Order, order_id)
-        if row is None:
-            abort(404, f"order {order_id} does not exist")
-        return jsonify(jsonable(_order(row, session)))
+    return detail(Order, order_id, "order", _order)
 
 
 @bp.route("/invoices")
 @endpoint("viewer", "List invoices, newest first", "Invoice", paginated=True,
           query=(STATUS, CUSTOMER))
 def invoice_list() -> Any:
-    query = select(Invoice).order_by(Invoice.id.desc())
-    if request.args.get("status"):
-        query = query.where(Invoice.status == request.args["status"])
+    query = newest(Invoice, status=Invoice.status, customer=Customer.number)
     if request.args.get("customer"):
-        query = query.join(Customer).where(Customer.number == request.args["customer"])
+        query = query.join(Customer)
     return paginate(query, lambda i, s: _invoice(i, allocated(s, [i.id]).get(i.id, Decimal(0))))
 
 
@@ -161,20 +153,13 @@ def _payment(tx: BankTransaction, session: Session) -> dict[str, Any]:
 @endpoint("viewer", "List bank transactions with their allocations, newest first",
           "Payment", paginated=True, query=(STATUS,))
 def payment_list() -> Any:
-    query = select(BankTransaction).order_by(BankTransaction.id.desc())
-    if request.args.get("status"):
-        query = query.where(BankTransaction.status == request.args["status"])
-    return paginate(query, _payment)
+    return paginate(newest(BankTransaction, status=BankTransaction.status), _payment)
 
 
 @bp.route("/payments/<int:payment_id>")
 @endpoint("viewer", "A bank transaction with its allocations and suggestions", "Payment")
 def payment(payment_id: int) -> Any:
-    with runtime().db.unit_of_work() as session:
-        tx = session.get(BankTransaction, payment_id)
-        if tx is None:
-            abort(404, f"payment {payment_id} does not exist")
-        return jsonify(jsonable(_payment(tx, session)))
+    return detail(BankTransaction, payment_id, "payment", _payment)
 
 
 def _decision(row: DecisionRow) -> dict[str, Any]:
@@ -192,11 +177,7 @@ def _decision(row: DecisionRow) -> dict[str, Any]:
               Param("subject_type", "order, invoice, bank_transaction, …"),
               Param("subject_id", "with subject_type: the subject's id", {"type": "integer"})))
 def decision_list() -> Any:
-    query = select(DecisionRow).order_by(DecisionRow.id.desc())
-    if request.args.get("event"):
-        query = query.where(DecisionRow.event == request.args["event"])
-    if request.args.get("subject_type"):
-        query = query.where(DecisionRow.subject_type == request.args["subject_type"])
+    query = newest(DecisionRow, event=DecisionRow.event, subject_type=DecisionRow.subject_type)
     subject_id = int_arg("subject_id")
     if subject_id is not None:
         query = query.where(DecisionRow.subject_id == subject_id)
@@ -207,8 +188,4 @@ def decision_list() -> Any:
 @endpoint("viewer", "A decision: its inputs, the rules' trace and the rule set's sha256",
           "Decision")
 def decision(decision_id: int) -> Any:
-    with runtime().db.unit_of_work() as session:
-        row = session.get(DecisionRow, decision_id)
-        if row is None:
-            abort(404, f"decision {decision_id} does not exist")
-        return jsonify(jsonable(_decision(row)))
+    return detail(DecisionRow, decision_id, "decision", lambda d, _: _decision(d))
