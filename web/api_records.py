@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, jsonify, request, url_for
+from flask import abort, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from engine.store.models import (
 )
 from web.api import bp, detail, endpoint, int_arg, newest, paginate
 from web.auth import runtime
+from web.downloads import INVOICE, issued_file
 from web.openapi import Param
 
 STATUS = Param("status", "only rows with this status")
@@ -119,17 +120,7 @@ def invoice(invoice_id: int) -> Any:
 @endpoint("viewer", "The invoice as issued: PDF (Factur-X) or XML", media=(
     "application/pdf", "application/xml"))
 def invoice_file(invoice_id: int, kind: str) -> Any:
-    rt = runtime()
-    with rt.db.unit_of_work() as session:
-        row = session.get(Invoice, invoice_id)
-        if row is None:
-            abort(404, f"invoice {invoice_id} does not exist")
-        sha = row.pdf_sha256 if kind == "pdf" else row.xml_sha256
-        number = row.number
-    if not sha:
-        abort(404, f"invoice {number} has no {kind.upper()} file")
-    return Response(rt.blobs.get(sha), mimetype=f"application/{kind}", headers={
-        "Content-Disposition": f'attachment; filename="{number}.{kind}"'})
+    return issued_file(Invoice, invoice_id, kind, INVOICE)
 
 
 def _payment(tx: BankTransaction, session: Session) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from flask import (
 from engine.core.money import format_amount
 from engine.services import portal
 from web.auth import runtime
+from web.downloads import MIME, attachment
 from web.portal_text import ACCEPTED, DISPUTED, PROMISED, day, said, say, words
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -82,15 +83,15 @@ def _download(found: tuple[bytes, str] | None, mime: str) -> Any:
     if found is None:
         abort(404)
     data, name = found
-    return Response(data, mimetype=mime,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(data, name, mime)
 
 
 @bp.route("/<token>/invoices/<int:invoice_id>.<kind>")
 @portal_view
 def invoice_file(access: portal.Access, token: str, invoice_id: int, kind: str) -> Any:
-    mime = "application/pdf" if kind == "pdf" else "application/xml"
-    return _download(portal.invoice_file(runtime(), access, invoice_id, kind), mime)
+    if kind not in MIME:
+        abort(404)
+    return _download(portal.invoice_file(runtime(), access, invoice_id, kind), MIME[kind])
 
 
 @bp.route("/<token>/quotes/<int:quote_id>.pdf")

@@ -28,6 +28,7 @@ from engine.services import intake, payments
 from engine.services.records import audit
 from engine.store.models import Document, Order
 from web.auth import login_required, runtime
+from web.downloads import attachment
 from web.i18n import N_
 from web.views_common import PAGE_SIZE, actor, bp, today
 from web.views_review_actions import CONFIRMABLE, confirm, reject
@@ -146,8 +147,7 @@ def document_original(document_id: int) -> Any:
         if doc is None:
             abort(404)
         sha, name = doc.sha256, intake.safe_filename(doc.filename)
-    return Response(rt.blobs.get(sha), mimetype="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(rt.blobs.get(sha), name)
 
 
 @bp.route("/review")

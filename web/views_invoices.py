@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, flash, render_template, request
+from flask import abort, flash, render_template, request
 from flask_babel import gettext
 from sqlalchemy import func, select
 
@@ -25,6 +25,7 @@ from engine.store.models import (
     OutboxMessage,
 )
 from web.auth import login_required, runtime
+from web.downloads import CREDIT_NOTE, INVOICE, issued_file
 from web.views_common import PAGE_SIZE, actor, back, bp, today
 from web.views_orders import decisions_of
 from web.views_text import said
@@ -71,34 +72,16 @@ def invoice(invoice_id: int) -> Any:
                            reminders=reminders, holds=holds, decisions=decisions, sent=sent)
 
 
-def _file(sha: str | None, name: str, kind: str) -> Response:
-    if not sha:
-        abort(404)
-    mime = "application/pdf" if kind == "pdf" else "application/xml"
-    return Response(runtime().blobs.get(sha), mimetype=mime, headers={
-        "Content-Disposition": f'attachment; filename="{name}.{kind}"'})
-
-
 @bp.route("/invoices/<int:invoice_id>.<kind>")
 @login_required()
 def invoice_file(invoice_id: int, kind: str) -> Any:
-    with runtime().db.unit_of_work() as s:
-        row = s.get(Invoice, invoice_id)
-        if row is None or kind not in ("pdf", "xml"):
-            abort(404)
-        sha, number = (row.pdf_sha256 if kind == "pdf" else row.xml_sha256), row.number
-    return _file(sha, number, kind)
+    return issued_file(Invoice, invoice_id, kind, INVOICE)
 
 
 @bp.route("/credit-notes/<int:note_id>.<kind>")
 @login_required()
 def credit_note_file(note_id: int, kind: str) -> Any:
-    with runtime().db.unit_of_work() as s:
-        row = s.get(CreditNote, note_id)
-        if row is None or kind not in ("pdf", "xml"):
-            abort(404)
-        sha, number = (row.pdf_sha256 if kind == "pdf" else row.xml_sha256), row.number
-    return _file(sha, number, kind)
+    return issued_file(CreditNote, note_id, kind, CREDIT_NOTE)
 
 
 @bp.route("/invoices/<int:invoice_id>/send", methods=["POST"])
