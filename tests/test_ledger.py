@@ -229,3 +229,16 @@ def test_the_matcher_books_the_claim_total_by_section_367(runtime: Runtime) -> N
                          .where(Allocation.active.is_(True)).order_by(Allocation.id)).all()
     assert [(k, a) for k, a in rows] == [("fee", D("5.00")), ("flat_fee", D("40.00")),
                                           ("interest", D("12.38")), (None, D("1000.00"))]
+
+
+def test_open_principal_per_customer_is_summed_in_the_database(runtime: Runtime) -> None:
+    inv = seed(runtime)
+    pay(runtime, inv, "100.00", date(2026, 4, 20))  # 57.38 to the charges, 42.62 principal
+    from engine.services.ledger import open_by_customer
+
+    with runtime.db.unit_of_work() as s:
+        customer = s.scalar(select(Customer.id))
+        assert customer is not None
+        by_items = sum(i.open_amount for i in open_items(s, customer))
+        assert open_by_customer(s, [customer, customer + 1]) == {customer: D("957.38")}
+        assert by_items == D("957.38")

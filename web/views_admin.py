@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from engine.services import portal
 from engine.services.holds import holding
-from engine.services.ledger import open_items
+from engine.services.ledger import open_by_customer, open_items
 from engine.store.models import AuditEntry, Customer, Invoice, Order, Product
 from web.auth import login_required, runtime
 from web.i18n import LANGUAGES
@@ -34,9 +34,7 @@ def customer_list() -> Any:
             like = f"%{q}%"
             query = query.where(Customer.name.ilike(like) | Customer.number.ilike(like))
         rows = list(s.scalars(query))
-        owed: dict[int, Decimal] = {}
-        for item in open_items(s):
-            owed[item.customer_id] = owed.get(item.customer_id, ZERO) + item.open_amount
+        owed = open_by_customer(s, [c.id for c in rows])
         s.expunge_all()
     return render_template("customers.html", rows=rows, owed=owed, q=q)
 

@@ -114,6 +114,18 @@ def _cents(value: Any) -> Decimal:
     return amount.quantize(ZERO) if amount > 0 else ZERO
 
 
+def open_by_customer(session: Session, customer_ids: list[int]) -> dict[int, Decimal]:
+    """The open principal of each given customer, summed in the database (a list page
+    shows it for a page of customers; loading their open items would not scale)."""
+    paid = principal_paid()
+    rest = Invoice.gross_amount - func.coalesce(paid.c.paid, 0)
+    query = (select(Invoice.customer_id, func.sum(rest))
+             .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+             .where(Invoice.status == "open", Invoice.customer_id.in_(customer_ids), rest > 0)
+             .group_by(Invoice.customer_id))
+    return {customer: _cents(total) for customer, total in session.execute(query)}
+
+
 def customer_exposure(session: Session, customer_id: int, today: date) -> tuple[Decimal, Decimal]:
     """(open, overdue) principal of one customer."""
     items = open_items(session, customer_id)
